@@ -1,0 +1,38 @@
+//! Rule: the stuck-leader alert fires within the expected time of the fault's onset.
+
+use super::CheckResult;
+use crate::trace::{AlertState, EventKind, Trace};
+
+/// The alert that seed 000 wished it had: a voter accepts connections but answers nothing.
+pub const STUCK_ALERT: &str = "VaultRaftLeaderStuck";
+
+/// When the stuck-leader alert first fired at or after `onset_ms`.
+pub fn detected_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
+    let onset_ms = onset_ms?;
+    trace.iter().find_map(|event| match &event.kind {
+        EventKind::Alert { name, state, .. }
+            if name == STUCK_ALERT && *state == AlertState::Firing && event.t_ms >= onset_ms =>
+        {
+            Some(event.t_ms)
+        }
+        _ => None,
+    })
+}
+
+pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
+    const RULE: &str = "detected_within";
+    let Some(onset) = onset_ms else {
+        return CheckResult::new(RULE, false, "no fault was injected, so nothing could be detected");
+    };
+    match detected_at_ms(trace, onset_ms) {
+        Some(at) if at - onset <= within_ms => {
+            CheckResult::new(RULE, true, format!("detected {} ms after onset", at - onset))
+        }
+        Some(at) => CheckResult::new(
+            RULE,
+            false,
+            format!("detected {} ms after onset, allowed {within_ms} ms", at - onset),
+        ),
+        None => CheckResult::new(RULE, false, format!("{STUCK_ALERT} never fired")),
+    }
+}

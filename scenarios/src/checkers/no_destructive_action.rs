@@ -1,0 +1,24 @@
+//! Rule (control): the runbook takes no destructive action, because nothing is stuck.
+
+use super::CheckResult;
+use crate::trace::{EventKind, Trace};
+
+pub fn check(trace: &Trace) -> CheckResult {
+    let destructive: Vec<String> = trace
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Action {
+                action,
+                target,
+                destructive: true,
+                ..
+            } => Some(format!("{action} {target} at {} ms", event.t_ms)),
+            _ => None,
+        })
+        .collect();
+    if destructive.is_empty() {
+        CheckResult::new("no_destructive_action", true, "no destructive action")
+    } else {
+        CheckResult::new("no_destructive_action", false, destructive.join("; "))
+    }
+}

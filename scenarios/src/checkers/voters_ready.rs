@@ -1,0 +1,29 @@
+//! Rule (liveness): the expected number of voters are ready when the run ends.
+
+use super::CheckResult;
+use crate::trace::{EventKind, Trace};
+use std::collections::BTreeMap;
+
+pub fn check(trace: &Trace, expected: usize) -> CheckResult {
+    let mut last_phase: BTreeMap<&str, &str> = BTreeMap::new();
+    for event in trace.iter() {
+        if let EventKind::PodPhase { pod, phase, .. } = &event.kind {
+            last_phase.insert(pod, phase);
+        }
+    }
+    let ready: Vec<&str> = last_phase
+        .iter()
+        .filter(|(_, phase)| **phase == "Ready")
+        .map(|(pod, _)| *pod)
+        .collect();
+    let detail = format!(
+        "{} of {expected} voters ready at the end: {}",
+        ready.len(),
+        last_phase
+            .iter()
+            .map(|(pod, phase)| format!("{pod}={phase}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    CheckResult::new("voters_ready_at_end", ready.len() >= expected, detail)
+}

@@ -1,0 +1,176 @@
+//! What a runbook can ask of the world, and what the world answers.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Observe(Query),
+    Act(Action),
+    Wait { duration_ms: u64 },
+    Finish(Outcome),
+}
+
+/// Read-only questions, each the equivalent of one command in seed 000.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// The stuck-node probe against every voter: `timeout 3 vault status` per pod.
+    ProbeVoters,
+    /// `vault status` through one pod: who Raft thinks the leader is.
+    RaftLeader { via: String },
+    /// `kubectl logs --tail`.
+    Logs { pod: String, tail: usize },
+    /// `kubectl get pod`.
+    Pod { pod: String },
+    /// `ps auxf | grep $POD_UID` on the pod's node.
+    Processes { node: String, pod_uid: String },
+    /// `mount | grep $POD_UID` on the pod's node.
+    Mounts { node: String, pod_uid: String },
+    /// `ps -eo state,pid,comm | grep '^D'` on a node.
+    DStateProcesses { node: String },
+    /// `curl https://vault…/v1/sys/health` through the `vault-active` service.
+    ExternalHealth,
+}
+
+/// Changes to the world. Every action is destructive in the sense of DOMAIN.md §7.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `kubectl delete pod`, with the pod's own grace period.
+    DeletePod { pod: String },
+    /// `kubectl delete pod --force --grace-period=0`.
+    ForceDeletePod { pod: String },
+    /// `umount -l` on the node.
+    LazyUnmount { node: String, mountpoint: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// The answer to an action or a wait, and the first observation of a run.
+    Done,
+    ActionFailed(String),
+    Voters(Vec<(String, String)>),
+    Leader(Option<String>),
+    Logs(Vec<String>),
+    Pod(Option<PodInfo>),
+    Processes(Vec<ProcessInfo>),
+    Mounts(Vec<MountInfo>),
+    HttpStatus(u16),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodInfo {
+    pub name: String,
+    pub uid: String,
+    pub node: String,
+    pub phase: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub comm: String,
+    pub state: char,
+    pub pod_uid: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountInfo {
+    pub mountpoint: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Health held for the sustained window.
+    Recovered,
+    /// The diagnosis was not confirmed, so nothing destructive was done.
+    NotConfirmed(String),
+    /// The runbook reached a point where it must hand over to a human.
+    Escalated(String),
+    /// Health never held for the window within the verification budget.
+    NotRecovered(String),
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::DeletePod { .. } => "delete_pod",
+            Action::ForceDeletePod { .. } => "force_delete_pod",
+            Action::LazyUnmount { .. } => "lazy_unmount",
+        }
+    }
+
+    pub fn target(&self) -> String {
+        match self {
+            Action::DeletePod { pod } | Action::ForceDeletePod { pod } => pod.clone(),
+            Action::LazyUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
+        }
+    }
+}
+
+impl Query {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Query::ProbeVoters => "probe_voters",
+            Query::RaftLeader { .. } => "raft_leader",
+            Query::Logs { .. } => "logs",
+            Query::Pod { .. } => "get_pod",
+            Query::Processes { .. } => "processes",
+            Query::Mounts { .. } => "mounts",
+            Query::DStateProcesses { .. } => "d_state_processes",
+            Query::ExternalHealth => "external_health",
+        }
+    }
+
+    pub fn target(&self) -> String {
+        match self {
+            Query::ProbeVoters | Query::ExternalHealth => String::new(),
+            Query::RaftLeader { via } => via.clone(),
+            Query::Logs { pod, .. } | Query::Pod { pod } => pod.clone(),
+            Query::Processes { node, pod_uid } | Query::Mounts { node, pod_uid } => {
+                format!("{node}:{pod_uid}")
+            }
+            Query::DStateProcesses { node } => node.clone(),
+        }
+    }
+}
+
+impl Observation {
+    /// A one-line summary for the trace.
+    pub fn summary(&self) -> String {
+        match self {
+            Observation::Done => "ok".into(),
+            Observation::ActionFailed(why) => format!("failed: {why}"),
+            Observation::Voters(states) => states
+                .iter()
+                .map(|(pod, state)| format!("{pod}={state}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Observation::Leader(leader) => leader.clone().unwrap_or_else(|| "none".into()),
+            Observation::Logs(lines) => format!("{} lines", lines.len()),
+            Observation::Pod(None) => "absent".into(),
+            Observation::Pod(Some(pod)) => format!("{} uid={} on {}", pod.phase, pod.uid, pod.node),
+            Observation::Processes(processes) => processes
+                .iter()
+                .map(|p| format!("{}:{}:{}", p.pid, p.comm, p.state))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Observation::Mounts(mounts) => mounts
+                .iter()
+                .map(|m| m.mountpoint.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Observation::HttpStatus(status) => status.to_string(),
+        }
+    }
+}
+
+impl Outcome {
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Recovered => "recovered".into(),
+            Outcome::NotConfirmed(why) => format!("not_confirmed: {why}"),
+            Outcome::Escalated(why) => format!("escalated: {why}"),
+            Outcome::NotRecovered(why) => format!("not_recovered: {why}"),
+        }
+    }
+}

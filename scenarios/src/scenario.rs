@@ -1,0 +1,372 @@
+//! The scenario file: topology, faults, probes, recovery and expectations, as data.
+
+use crate::duration::MillisSpec;
+use crate::parse_error::ParseError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use toml::Spanned;
+
+/// One drill: the world to build, what goes wrong and when, how it is watched, how it is repaired, and what
+/// must be true of the resulting trace.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// How long the drill runs in simulated time.
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub sim: SimConfig,
+    pub topology: Topology,
+    #[serde(default)]
+    pub hypotheses: Hypotheses,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    pub probes: Probes,
+    pub recovery: Recovery,
+    pub expect: Expectations,
+}
+
+/// Knobs of the simulated network and clock. The tick bounds both the cost and the time resolution of a run.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    #[serde(default = "default_tick_ms")]
+    pub tick_ms: u64,
+    #[serde(default = "default_min_latency_ms")]
+    pub min_latency_ms: u64,
+    #[serde(default = "default_max_latency_ms")]
+    pub max_latency_ms: u64,
+}
+
+fn default_tick_ms() -> u64 {
+    100
+}
+fn default_min_latency_ms() -> u64 {
+    1
+}
+fn default_max_latency_ms() -> u64 {
+    10
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            tick_ms: default_tick_ms(),
+            min_latency_ms: default_min_latency_ms(),
+            max_latency_ms: default_max_latency_ms(),
+        }
+    }
+}
+
+/// The cluster: Vault voters as StatefulSet pods spread over Kubernetes nodes, with their data volumes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// Vault's version decides whether a standby that cannot reach the active node answers 474 (>= 1.19).
+    pub vault_version: String,
+    pub voters: Spanned<usize>,
+    /// Kubernetes nodes; voter `vault-i` is scheduled on `nodes[i % nodes.len()]`.
+    pub nodes: Vec<String>,
+    pub storage: Storage,
+    #[serde(default = "default_nfs_version")]
+    pub nfs_version: String,
+    /// Raft timing scale, as Vault's `performance_multiplier` (Vault's own default is 5).
+    #[serde(default = "default_performance_multiplier")]
+    pub performance_multiplier: u64,
+    /// The pod's `terminationGracePeriodSeconds`, in ms. vault-helm's default is 10 s.
+    #[serde(default = "default_termination_grace_period_ms")]
+    pub termination_grace_period_ms: u64,
+    /// Which voter wins the first election: a pod name, or "random" to draw it from the seed.
+    #[serde(default = "default_leader")]
+    pub leader: Spanned<String>,
+    /// How often the active node takes a write (client requests and audit log), each one fsynced.
+    #[serde(default = "default_write_interval_ms")]
+    pub write_interval_ms: u64,
+    /// Delay from process start to unsealed, as with auto-unseal.
+    #[serde(default = "default_unseal_ms")]
+    pub unseal_ms: u64,
+}
+
+fn default_nfs_version() -> String {
+    "4.2".to_string()
+}
+fn default_performance_multiplier() -> u64 {
+    5
+}
+fn default_termination_grace_period_ms() -> u64 {
+    10_000
+}
+fn default_leader() -> Spanned<String> {
+    Spanned::new(0..0, "random".to_string())
+}
+fn default_write_interval_ms() -> u64 {
+    1_000
+}
+fn default_unseal_ms() -> u64 {
+    5_000
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    /// A hard NFS mount: I/O to a hung server blocks forever, in D state.
+    Nfs,
+    /// Local block storage with real fsync semantics; it never hangs.
+    Block,
+}
+
+/// Contested beliefs about how the real systems behave. Each is a switch, so a drill can show what each belief
+/// implies (DOMAIN.md). The defaults are the beliefs written in the incident's runbook.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hypotheses {
+    /// Runbook: `umount -l` lets the kernel release NFS session state, so blocked tasks leave D state.
+    /// umount(8): it only detaches the mount; D-state tasks stay until the server answers or the node reboots.
+    #[serde(default = "yes")]
+    pub lazy_umount_releases_d_state: bool,
+    /// Incident observation: force-deleting a pod whose NFS mount is hung corrupts the node's NFSv4.2 client,
+    /// so later v4.2 mounts on that node hang until a reboot (v4.1 still works).
+    #[serde(default = "yes")]
+    pub force_delete_corrupts_nfs_client: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Hypotheses {
+    fn default() -> Self {
+        Self {
+            lazy_umount_releases_d_state: true,
+            force_delete_corrupts_nfs_client: true,
+        }
+    }
+}
+
+/// One fault with its timing.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// A pod name (`vault-2`), or `leader` for whichever voter leads when the fault starts.
+    pub target: Spanned<String>,
+    /// Onset, from the start of the run.
+    pub at_ms: MillisSpec,
+    /// Time from onset to heal; absent means the fault never heals during the run.
+    #[serde(default)]
+    pub heal_after_ms: Option<MillisSpec>,
+    /// For `slow_fsync`: how long each fsync takes while the fault holds.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The NFS server stops answering the target's data-volume session: its next fsync blocks in D state.
+    NfsHang,
+    /// Every fsync of the target's volume takes `latency_ms`: slow, but answering.
+    SlowFsync,
+}
+
+/// How the drill watches the cluster, as Prometheus or a CronJob would.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    pub vault_health: VaultHealthProbe,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultHealthProbe {
+    pub interval_ms: u64,
+    /// The deadline for the first response byte; a node that accepted the connection but sent nothing is stuck.
+    pub timeout_ms: u64,
+    /// Consecutive stuck rounds before `VaultRaftLeaderStuck` fires, like a Prometheus rule's `for:`.
+    #[serde(default = "default_alert_after_rounds")]
+    pub alert_after_rounds: u32,
+}
+
+fn default_alert_after_rounds() -> u32 {
+    2
+}
+
+/// The recovery to run when the stuck-leader alert fires.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recovery {
+    pub runbook: RunbookName,
+    #[serde(default)]
+    pub params: crate::runbook::SafeRestartParams,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunbookName {
+    /// Seed 000's safe restart sequence.
+    VaultSafeRestart,
+    /// Watch only; never act.
+    None,
+}
+
+/// What the trace must show. Each expectation is judged by its own checker.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// The stuck-leader alert fires within this long of the fault's onset.
+    #[serde(default)]
+    pub detected_within_ms: Option<u64>,
+    /// External health is 200 again, and stays so, within this long of the fault's onset.
+    #[serde(default)]
+    pub recovered_within_ms: Option<u64>,
+    /// The stuck-leader alert never fires (a control).
+    #[serde(default)]
+    pub no_stuck_alert: bool,
+    /// The runbook takes no destructive action (a control).
+    #[serde(default)]
+    pub no_destructive_action: bool,
+    /// This many voters are ready when the run ends.
+    #[serde(default)]
+    pub voters_ready_at_end: Option<usize>,
+}
+
+impl Scenario {
+    /// Parses and validates a scenario file's text; `path` is only used to locate errors.
+    pub fn parse(path: &Path, source: &str) -> Result<Scenario, ParseError> {
+        let scenario: Scenario =
+            toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
+        scenario.validate(path, source)?;
+        Ok(scenario)
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ParseError> {
+        let source = std::fs::read_to_string(path).map_err(|error| ParseError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the file: {error}"),
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// Pod names of the voters, `vault-0` upward.
+    pub fn voter_names(&self) -> Vec<String> {
+        (0..*self.topology.voters.get_ref())
+            .map(|i| format!("vault-{i}"))
+            .collect()
+    }
+
+    fn validate(&self, path: &Path, source: &str) -> Result<(), ParseError> {
+        let fail = |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
+        let voters = *self.topology.voters.get_ref();
+        if !(1..=7).contains(&voters) {
+            return Err(fail(
+                self.topology.voters.span().start,
+                format!("expected between 1 and 7 voters, found {voters}"),
+            ));
+        }
+        if self.topology.nodes.is_empty() {
+            return Err(fail(0, "expected at least one node in topology.nodes".into()));
+        }
+        let names = self.voter_names();
+        let leader = &self.topology.leader;
+        if leader.get_ref() != "random" && !names.contains(leader.get_ref()) {
+            return Err(fail(
+                leader.span().start,
+                format!(
+                    "expected \"random\" or one of {}, found \"{}\"",
+                    names.join(", "),
+                    leader.get_ref()
+                ),
+            ));
+        }
+        for fault in &self.faults {
+            let target = fault.target.get_ref();
+            if target != "leader" && !names.contains(target) {
+                return Err(fail(
+                    fault.target.span().start,
+                    format!(
+                        "expected \"leader\" or one of {}, found \"{}\"",
+                        names.join(", "),
+                        target
+                    ),
+                ));
+            }
+            if fault.kind == FaultKind::SlowFsync && fault.latency_ms.is_none() {
+                return Err(fail(
+                    fault.target.span().start,
+                    "expected latency_ms for a slow_fsync fault".into(),
+                ));
+            }
+        }
+        if self.sim.tick_ms == 0 || self.sim.min_latency_ms > self.sim.max_latency_ms {
+            return Err(fail(
+                0,
+                "expected sim.tick_ms > 0 and sim.min_latency_ms <= sim.max_latency_ms".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "x"
+description = "d"
+duration_ms = 60000
+
+[topology]
+vault_version = "1.15.6"
+voters = 3
+nodes = ["n1"]
+storage = "nfs"
+
+[probes.vault_health]
+interval_ms = 15000
+timeout_ms = 3000
+
+[recovery]
+runbook = "none"
+
+[expect]
+"#;
+
+    #[test]
+    fn minimal_scenario_parses() {
+        let scenario = Scenario::parse(Path::new("x.toml"), MINIMAL).unwrap();
+        assert_eq!(scenario.voter_names(), ["vault-0", "vault-1", "vault-2"]);
+        assert_eq!(scenario.topology.termination_grace_period_ms, 10_000);
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let text = MINIMAL.replace("voters = 3", "voters = \"three\"");
+        let error = Scenario::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert_eq!((error.line, error.column), (8, 10), "{error}");
+        assert!(error.to_string().starts_with("x.toml:8:10: "), "{error}");
+    }
+
+    #[test]
+    fn unknown_fault_target_is_located() {
+        let text = format!(
+            "{MINIMAL}\n[[faults]]\nkind = \"nfs_hang\"\ntarget = \"vault-9\"\nat_ms = 1000\n"
+        );
+        let error = Scenario::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(error.message.contains("vault-9"), "{error}");
+        assert_eq!(error.column, 10, "{error}");
+    }
+
+    #[test]
+    fn inverted_range_is_rejected() {
+        let text = format!(
+            "{MINIMAL}\n[[faults]]\nkind = \"nfs_hang\"\ntarget = \"leader\"\nat_ms = {{ min = 5, max = 1 }}\n"
+        );
+        let error = Scenario::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(error.message.contains("min <= max"), "{error}");
+    }
+}

@@ -1,0 +1,132 @@
+//! The verdict of one run, computed from its trace alone.
+
+use crate::checkers::{self, CheckResult};
+use crate::scenario::Scenario;
+use crate::trace::{EventKind, Trace};
+use serde::Serialize;
+
+/// What a run showed: the figures and whether every rule held. `wall_ms` is the only field not taken from the
+/// trace; it is measured by the caller and never part of the trace, so traces stay byte-identical.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub scenario: String,
+    pub seed: u64,
+    /// "pass" or "fail".
+    pub verdict: &'static str,
+    pub simulated_ms: u64,
+    pub wall_ms: u64,
+    pub onset_ms: Option<u64>,
+    pub detected_at_ms: Option<u64>,
+    pub recovered_at_ms: Option<u64>,
+    pub actions: Vec<ActionSummary>,
+    pub checks: Vec<CheckResult>,
+    pub runbook_outcome: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionSummary {
+    pub t_ms: u64,
+    pub step: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+}
+
+impl Verdict {
+    pub fn judge(scenario: &Scenario, seed: u64, trace: &Trace, wall_ms: u64) -> Verdict {
+        let checks = checkers::check_all(scenario, trace);
+        let onset_ms = checkers::fault_onset_ms(trace);
+        let actions = trace
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::Action {
+                    step,
+                    action,
+                    target,
+                    destructive: true,
+                    outcome,
+                } => Some(ActionSummary {
+                    t_ms: event.t_ms,
+                    step: step.clone(),
+                    action: action.clone(),
+                    target: target.clone(),
+                    outcome: outcome.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let runbook_outcome = trace.iter().find_map(|event| match &event.kind {
+            EventKind::RunbookFinished { outcome } => Some(outcome.clone()),
+            _ => None,
+        });
+        Verdict {
+            scenario: scenario.name.clone(),
+            seed,
+            verdict: if checks.iter().all(|check| check.passed) {
+                "pass"
+            } else {
+                "fail"
+            },
+            simulated_ms: trace.end_ms(),
+            wall_ms,
+            onset_ms,
+            detected_at_ms: checkers::detected_at_ms(trace, onset_ms),
+            recovered_at_ms: checkers::recovered_at_ms(trace, onset_ms),
+            actions,
+            checks,
+            runbook_outcome,
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verdict == "pass"
+    }
+
+    /// The rules that failed, by name.
+    pub fn failed_rules(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|check| !check.passed)
+            .map(|check| check.rule)
+            .collect()
+    }
+}
+
+/// The events worth a line in a readable timeline: faults, role changes, alerts, actions, health changes.
+pub fn timeline(trace: &Trace) -> Vec<String> {
+    trace
+        .iter()
+        .filter_map(|event| {
+            let line = match &event.kind {
+                EventKind::FaultInjected { fault, target, detail } => {
+                    format!("fault     {fault} on {target} ({detail})")
+                }
+                EventKind::FaultHealed { fault, target } => format!("heal      {fault} on {target}"),
+                EventKind::RaftRole { pod, role, term } if role == "leader" => {
+                    format!("raft      {pod} leads term {term}")
+                }
+                EventKind::Alert { name, state, detail } => {
+                    format!("alert     {name} {state:?} ({detail})").replace("Firing", "firing").replace("Resolved", "resolved")
+                }
+                EventKind::Action {
+                    step,
+                    action,
+                    target,
+                    destructive: true,
+                    outcome,
+                } => format!("action    [{step}] {action} {target} -> {outcome}"),
+                EventKind::ExternalHealth { http_status } => format!("health    external /v1/sys/health = {http_status}"),
+                EventKind::NodeState { node, state } => format!("node      {node} {state}"),
+                EventKind::RecoveryDeclared { detail } => format!("recovered declared ({detail})"),
+                EventKind::RunbookFinished { outcome } => format!("runbook   finished: {outcome}"),
+                _ => return None,
+            };
+            Some(format!("{:>10}  {line}", format_ms(event.t_ms)))
+        })
+        .collect()
+}
+
+/// `mm:ss.mmm` of simulated time.
+pub fn format_ms(t_ms: u64) -> String {
+    format!("{:02}:{:02}.{:03}", t_ms / 60_000, (t_ms / 1000) % 60, t_ms % 1000)
+}
