@@ -1,1 +1,9 @@
-fn main() {}
+//! The `firedrill` command line: list, run, sweep and probe.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

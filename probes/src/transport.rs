@@ -1,0 +1,89 @@
+//! The transport boundary: how a probe opens a byte stream to an endpoint.
+
+use crate::endpoint::Endpoint;
+use crate::tls::TlsSettings;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Opens connections. The simulation implements it with turmoil's TCP; [`TcpConnect`] with real sockets.
+pub trait Connect {
+    type Stream: AsyncRead + AsyncWrite + Unpin + 'static;
+
+    /// Opens a stream to the endpoint; TLS, where the endpoint asks for it, is the connector's business.
+    fn connect(&self, endpoint: &Endpoint) -> impl Future<Output = io::Result<Self::Stream>>;
+}
+
+/// Real TCP, with TLS for `https://` endpoints.
+#[derive(Clone)]
+pub struct TcpConnect {
+    tls: Option<TlsSettings>,
+}
+
+impl TcpConnect {
+    /// A connector for `http://` only; an `https://` endpoint is refused with a clear error.
+    pub fn plain() -> Self {
+        Self { tls: None }
+    }
+
+    pub fn with_tls(tls: TlsSettings) -> Self {
+        Self { tls: Some(tls) }
+    }
+}
+
+/// A real connection, plain or TLS.
+pub enum RealStream {
+    Plain(tokio::net::TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
+}
+
+impl Connect for TcpConnect {
+    type Stream = RealStream;
+
+    async fn connect(&self, endpoint: &Endpoint) -> io::Result<RealStream> {
+        let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+        stream.set_nodelay(true)?;
+        if !endpoint.https {
+            return Ok(RealStream::Plain(stream));
+        }
+        let tls = self.tls.as_ref().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::Unsupported, "https endpoint but TLS is not configured")
+        })?;
+        let stream = tls.connect(&endpoint.host, stream).await?;
+        Ok(RealStream::Tls(Box::new(stream)))
+    }
+}
+
+impl AsyncRead for RealStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            RealStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for RealStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            RealStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            RealStream::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            RealStream::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

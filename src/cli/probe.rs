@@ -1,0 +1,35 @@
+//! `firedrill probe`: the drills' probes, pointed at real systems.
+
+mod vault;
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum ProbeCommand {
+    /// Classify Vault nodes from /v1/sys/health: active, standby, sealed, … or stuck (accepts TCP, says
+    /// nothing) versus unreachable (refuses). All endpoints are probed at once, so the call takes about one
+    /// timeout. Exit 0 only if exactly one node is active and every other is a standby.
+    Vault(vault::VaultArgs),
+}
+
+pub fn execute(command: ProbeCommand) -> u8 {
+    match command {
+        ProbeCommand::Vault(args) => vault::execute(args),
+    }
+}
+
+/// Parses durations such as `3s`, `500ms` or `1m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("{error} (expected e.g. 3s, 500ms, 1m)"))
+}
+
+/// The TLS settings the flags ask for: verified by default, `--insecure` only when asked.
+pub fn tls_settings(
+    ca_cert: Option<&std::path::Path>,
+    insecure: bool,
+) -> Result<firedrill_probes::tls::TlsSettings, String> {
+    if insecure {
+        return Ok(firedrill_probes::tls::TlsSettings::insecure());
+    }
+    firedrill_probes::tls::TlsSettings::verified(ca_cert).map_err(|error| error.to_string())
+}

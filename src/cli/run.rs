@@ -1,0 +1,124 @@
+//! `firedrill run`: one scenario, one seed, a verdict and optionally the trace.
+
+use super::output::Format;
+use super::{usage_error, EXIT_FAIL, EXIT_PASS};
+use clap::Args;
+use firedrill_scenarios::catalog;
+use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A catalog scenario name (see `firedrill list`) or a path to a scenario .toml file.
+    pub scenario: String,
+    /// The seed. Every fault time and placement is drawn from it; the same seed gives the same trace, byte for
+    /// byte. Without it, a fresh seed is chosen and printed first, so any run can be replayed.
+    #[arg(long, env = "FIREDRILL_SEED")]
+    pub seed: Option<u64>,
+    /// Write the trace as JSON Lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Output format. With json, `SEED=N` goes to stderr so stdout is a single JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn execute(args: RunArgs) -> u8 {
+    let seed = args.seed.unwrap_or_else(fresh_seed);
+    // The seed comes first, before anything can fail, so every run can be replayed.
+    match args.format {
+        Format::Text => println!("SEED={seed}"),
+        Format::Json => eprintln!("SEED={seed}"),
+    }
+    let scenario = match catalog::load(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(error) => return usage_error(error),
+    };
+    let outcome = firedrill_sim::run(&scenario, seed);
+    if let Some(path) = &args.trace {
+        let written = std::fs::File::create(path)
+            .map(std::io::BufWriter::new)
+            .and_then(|mut file| {
+                outcome.trace.write_jsonl(&mut file)?;
+                file.flush()
+            });
+        if let Err(error) = written {
+            return usage_error(format!("cannot write trace {}: {error}", path.display()));
+        }
+    }
+    let verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&verdict).expect("verdicts serialize")),
+        Format::Text => print_text(&verdict, &outcome.trace, &args),
+    }
+    if verdict.passed() {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    }
+}
+
+fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunArgs) {
+    println!(
+        "{}  seed {}  {} simulated in {} ms wall ({:.0}x real time)",
+        verdict.scenario,
+        verdict.seed,
+        format_ms(verdict.simulated_ms),
+        verdict.wall_ms,
+        verdict.simulated_ms as f64 / verdict.wall_ms.max(1) as f64
+    );
+    println!();
+    println!("timeline (simulated mm:ss.ms):");
+    for line in timeline(trace) {
+        println!("  {line}");
+    }
+    println!();
+    let since_onset = |at: Option<u64>| match (at, verdict.onset_ms) {
+        (Some(at), Some(onset)) => format!("{} after the fault ({} ms)", format_ms(at - onset), at - onset),
+        (Some(at), None) => format_ms(at),
+        (None, _) => "never".to_string(),
+    };
+    println!("detected:  {}", since_onset(verdict.detected_at_ms));
+    println!("recovered: {}", since_onset(verdict.recovered_at_ms));
+    println!(
+        "actions:   {}",
+        if verdict.actions.is_empty() {
+            "none".to_string()
+        } else {
+            verdict
+                .actions
+                .iter()
+                .map(|action| format!("{} {}", action.action, action.target))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if let Some(outcome) = &verdict.runbook_outcome {
+        println!("runbook:   {outcome}");
+    }
+    println!();
+    for check in &verdict.checks {
+        let mark = if check.passed { "ok  " } else { "FAIL" };
+        println!("  {mark} {:<32} {}", check.rule, check.detail);
+    }
+    println!();
+    if verdict.passed() {
+        println!("PASS");
+    } else {
+        println!(
+            "FAIL: {}\nreplay: firedrill run {} --seed {}",
+            verdict.failed_rules().join(", "),
+            args.scenario,
+            verdict.seed
+        );
+    }
+}
+
+/// A seed for a run that was given none. Only the CLI draws from the OS; the simulation never does.
+pub fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::process::id().into());
+    hasher.finish() % 1_000_000_000
+}

@@ -1,0 +1,242 @@
+//! `firedrill sweep`: many seeds in parallel, with a progress bar, failures with replay commands, and figures.
+
+use super::output::Format;
+use super::{usage_error, EXIT_FAIL, EXIT_PASS};
+use clap::Args;
+use firedrill_scenarios::{catalog, verdict::Verdict, Scenario};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// A catalog scenario name or a scenario file. Omit it with --all.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub scenario: Option<String>,
+    /// Sweep every scenario in the catalog.
+    #[arg(long)]
+    pub all: bool,
+    /// How many seeds per scenario.
+    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 100)]
+    pub seeds: u64,
+    /// The first seed; seeds run from START to START+SEEDS-1.
+    #[arg(long, env = "FIREDRILL_SEED", default_value_t = 0)]
+    pub start: u64,
+    /// Parallel workers; defaults to the number of cores.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Do not draw a progress bar (it is drawn only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The figures of one scenario's sweep.
+#[derive(Serialize)]
+struct ScenarioSummary {
+    scenario: String,
+    seeds: u64,
+    passed: u64,
+    failed: u64,
+    failures: Vec<Failure>,
+    detect_ms: Distribution,
+    recover_ms: Distribution,
+    simulated_ms_total: u64,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    seed: u64,
+    rules: Vec<&'static str>,
+    replay: String,
+}
+
+#[derive(Serialize, Default)]
+struct Distribution {
+    count: usize,
+    p50: Option<u64>,
+    p95: Option<u64>,
+    max: Option<u64>,
+}
+
+impl Distribution {
+    fn of(mut values: Vec<u64>) -> Self {
+        values.sort_unstable();
+        let at = |q: f64| values.get(((values.len() as f64 - 1.0) * q).round() as usize).copied();
+        Self {
+            count: values.len(),
+            p50: at(0.5),
+            p95: at(0.95),
+            max: values.last().copied(),
+        }
+    }
+
+    fn text(&self) -> String {
+        match (self.p50, self.p95, self.max) {
+            (Some(p50), Some(p95), Some(max)) => format!("p50 {p50} ms, p95 {p95} ms, max {max} ms (n={})", self.count),
+            _ => "n/a".to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SweepReport {
+    start_seed: u64,
+    seeds: u64,
+    jobs: usize,
+    wall_ms: u64,
+    runs_per_second: f64,
+    scenarios: Vec<ScenarioSummary>,
+    verdict: &'static str,
+}
+
+pub fn execute(args: SweepArgs) -> u8 {
+    let end = args.start.saturating_add(args.seeds);
+    match args.format {
+        Format::Text => println!("SEEDS={}..{}", args.start, end),
+        Format::Json => eprintln!("SEEDS={}..{}", args.start, end),
+    }
+    let names: Vec<String> = if args.all {
+        catalog::names().into_iter().map(String::from).collect()
+    } else {
+        vec![args.scenario.clone().expect("clap requires a scenario without --all")]
+    };
+    let mut scenarios = Vec::new();
+    for name in &names {
+        match catalog::load(name) {
+            Ok(scenario) => scenarios.push((name.clone(), scenario)),
+            Err(error) => return usage_error(error),
+        }
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .max(1);
+    let total = args.seeds * scenarios.len() as u64;
+    let progress = if args.no_progress {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, {per_sec}, eta {eta} {msg}")
+            .expect("the template is valid"),
+    );
+    let started = Instant::now();
+    let mut summaries = Vec::new();
+    for (name, scenario) in &scenarios {
+        progress.set_message(name.clone());
+        let verdicts = sweep_one(scenario, args.start, args.seeds, jobs, &progress);
+        summaries.push(summarize(name, verdicts));
+    }
+    progress.finish_and_clear();
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let all_passed = summaries.iter().all(|summary| summary.failed == 0);
+    let report = SweepReport {
+        start_seed: args.start,
+        seeds: args.seeds,
+        jobs,
+        wall_ms,
+        runs_per_second: total as f64 * 1000.0 / wall_ms.max(1) as f64,
+        scenarios: summaries,
+        verdict: if all_passed { "pass" } else { "fail" },
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&report).expect("reports serialize")),
+        Format::Text => print_text(&report),
+    }
+    if all_passed {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    }
+}
+
+/// Runs seeds `start..start+count` on `jobs` threads. Each thread builds its own simulations, since a turmoil
+/// world never crosses threads; only verdicts come back, so memory stays flat however many seeds run.
+fn sweep_one(scenario: &Scenario, start: u64, count: u64, jobs: usize, progress: &ProgressBar) -> Vec<Verdict> {
+    let next = AtomicU64::new(0);
+    let verdicts = Mutex::new(Vec::with_capacity(count as usize));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                let seed = start + index;
+                let outcome = firedrill_sim::run(scenario, seed);
+                let verdict = Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms);
+                verdicts.lock().expect("no worker panics while holding the lock").push(verdict);
+                progress.inc(1);
+            });
+        }
+    });
+    let mut verdicts = verdicts.into_inner().expect("workers are done");
+    verdicts.sort_by_key(|verdict| verdict.seed);
+    verdicts
+}
+
+fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
+    let since_onset = |at: Option<u64>, onset: Option<u64>| at.zip(onset).map(|(at, onset)| at - onset);
+    let failures: Vec<Failure> = verdicts
+        .iter()
+        .filter(|verdict| !verdict.passed())
+        .map(|verdict| Failure {
+            seed: verdict.seed,
+            rules: verdict.failed_rules(),
+            replay: format!("firedrill run {name} --seed {}", verdict.seed),
+        })
+        .collect();
+    ScenarioSummary {
+        scenario: name.to_string(),
+        seeds: verdicts.len() as u64,
+        passed: verdicts.iter().filter(|verdict| verdict.passed()).count() as u64,
+        failed: failures.len() as u64,
+        failures,
+        detect_ms: Distribution::of(
+            verdicts
+                .iter()
+                .filter_map(|v| since_onset(v.detected_at_ms, v.onset_ms))
+                .collect(),
+        ),
+        recover_ms: Distribution::of(
+            verdicts
+                .iter()
+                .filter_map(|v| since_onset(v.recovered_at_ms, v.onset_ms))
+                .collect(),
+        ),
+        simulated_ms_total: verdicts.iter().map(|verdict| verdict.simulated_ms).sum(),
+    }
+}
+
+fn print_text(report: &SweepReport) {
+    for summary in &report.scenarios {
+        let mark = if summary.failed == 0 { "PASS" } else { "FAIL" };
+        println!(
+            "{mark} {}: {}/{} seeds passed",
+            summary.scenario, summary.passed, summary.seeds
+        );
+        println!("     time to detect:  {}", summary.detect_ms.text());
+        println!("     time to recover: {}", summary.recover_ms.text());
+        for failure in summary.failures.iter().take(20) {
+            println!("     seed {} broke {}: {}", failure.seed, failure.rules.join(", "), failure.replay);
+        }
+        if summary.failures.len() > 20 {
+            println!("     … and {} more failing seeds (use --format json for all)", summary.failures.len() - 20);
+        }
+    }
+    let simulated_ms: u64 = report.scenarios.iter().map(|s| s.simulated_ms_total).sum();
+    println!(
+        "{} runs in {:.1} s on {} jobs ({:.0} runs/s, {:.0}x real time overall)",
+        report.seeds * report.scenarios.len() as u64,
+        report.wall_ms as f64 / 1000.0,
+        report.jobs,
+        report.runs_per_second,
+        simulated_ms as f64 / report.wall_ms.max(1) as f64
+    );
+    println!("{}", if report.verdict == "pass" { "PASS" } else { "FAIL" });
+}
