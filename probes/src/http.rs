@@ -38,12 +38,15 @@ pub enum HttpError {
     Closed,
 }
 
+/// hyper's half of a client connection over a counted stream.
+type ClientConnection<S> = Connection<TokioIo<CountingStream<S>>, Full<Bytes>>;
+
 /// One keep-alive HTTP/1.1 connection. Requests on it are sequential; open several for concurrency.
 pub struct HttpConnection<S: AsyncRead + AsyncWrite + Unpin + 'static> {
     sender: SendRequest<Full<Bytes>>,
     // The connection future is polled only while a request is in flight, in the same task, so the client needs
     // no spawner and works on any runtime, turmoil's included.
-    connection: Pin<Box<Connection<TokioIo<CountingStream<S>>, Full<Bytes>>>>,
+    connection: Pin<Box<ClientConnection<S>>>,
     received_bytes: Arc<AtomicU64>,
     authority: String,
     closed: bool,
@@ -90,6 +93,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
         headers: &[(HeaderName, HeaderValue)],
         body_limit_bytes: usize,
     ) -> Result<Response, HttpError> {
+        self.send_with_body(method, path_and_query, headers, Bytes::new(), body_limit_bytes)
+            .await
+    }
+
+    /// Like [`HttpConnection::send`], with a request body (sent with its `Content-Length`).
+    pub async fn send_with_body(
+        &mut self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        request_body: Bytes,
+        body_limit_bytes: usize,
+    ) -> Result<Response, HttpError> {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(path_and_query)
@@ -98,8 +114,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
         for (name, value) in headers {
             request = request.header(name, value);
         }
+        // Only requests that carry a body announce a length, so bodiless GETs stay byte-for-byte as before.
+        if !request_body.is_empty() || matches!(method, Method::PUT | Method::POST | Method::PATCH) {
+            request = request.header(http::header::CONTENT_LENGTH, request_body.len());
+        }
         let request = request
-            .body(Full::new(Bytes::new()))
+            .body(Full::new(request_body))
             .map_err(|error| HttpError::Protocol(error.to_string()))?;
         let is_head = method == Method::HEAD;
         let exchange = async {

@@ -1,0 +1,737 @@
+//! The integrity walk: catalog → tags → manifest or index → children → config → layers, level by level.
+//!
+//! Each level's requests run with bounded concurrency; results are then processed in input order, so the report
+//! is the same on every run. Every (repository, digest) is requested at most once per walk.
+
+use super::auth::{AuthError, Credentials};
+use super::bounded::run_bounded;
+use super::client::{RegistryClient, RequestError};
+use super::document::{Descriptor, Document};
+use super::media_type::{is_index, MANIFEST_ACCEPT};
+use super::names::{is_valid_digest, is_valid_repository, is_valid_tag};
+use super::pagination::{next_page, FALLBACK_PAGE_SIZE_ENTRIES, PAGE_LIMIT, PAGE_SIZE_ENTRIES};
+use super::report::{Broken, Kind, Report};
+use crate::endpoint::Endpoint;
+use crate::http::Response;
+use crate::transport::Connect;
+use http::Method;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Which references the walk starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every tag of every repository in the catalog.
+    Everything,
+    /// One reference (a tag or a digest) of one repository: the post-push verify step.
+    Image {
+        repository: String,
+        reference: String,
+    },
+}
+
+/// How the walk behaves. [`WalkConfig::default`] is what the CLI uses without flags.
+#[derive(Clone, Debug)]
+pub struct WalkConfig {
+    pub scope: Scope,
+    /// Requests in flight at once, and so the most connections ever open.
+    pub concurrency: usize,
+    /// The deadline for connecting, and separately for each request's complete response.
+    pub request_timeout: Duration,
+    /// The largest manifest accepted. Distribution itself refuses manifests over 4 MiB.
+    pub manifest_limit_bytes: usize,
+    /// The largest catalog or tag-list page accepted.
+    pub listing_limit_bytes: usize,
+    /// The most repositories, or tags of one repository, a listing may return in total.
+    pub listing_limit_entries: usize,
+    /// How deep indexes may nest below a tag before the walk refuses to descend.
+    pub index_depth_limit: usize,
+    /// Check that each manifest's bytes hash to the digest it was requested by.
+    pub verify_digests: bool,
+    pub credentials: Credentials,
+}
+
+impl Default for WalkConfig {
+    fn default() -> Self {
+        Self {
+            scope: Scope::Everything,
+            concurrency: 32,
+            request_timeout: Duration::from_secs(10),
+            manifest_limit_bytes: 4 * 1024 * 1024,
+            listing_limit_bytes: 4 * 1024 * 1024,
+            listing_limit_entries: 1_000_000,
+            index_depth_limit: 8,
+            verify_digests: true,
+            credentials: Credentials::Anonymous,
+        }
+    }
+}
+
+/// Why the walk could not start or could not list what it had to check. Broken objects are not errors; they are
+/// the report.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("invalid credentials: {0}")]
+    Credentials(#[from] AuthError),
+    #[error("registry {registry} is unreachable: {reason}")]
+    Unreachable { registry: String, reason: String },
+    #[error("registry {registry} refused the credentials (HTTP {status} on /v2/)")]
+    Unauthorized { registry: String, status: u16 },
+    #[error("{registry} does not answer as a registry (HTTP {status} on /v2/)")]
+    NotARegistry { registry: String, status: u16 },
+    #[error("the catalog of {registry} is not accessible: {reason}")]
+    Catalog { registry: String, reason: String },
+    #[error("invalid concurrency 0: at least one request must be allowed in flight")]
+    ZeroConcurrency,
+}
+
+/// Bodies of `/v2/` and of error answers are read only to be discarded; they are small.
+const SMALL_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Walks the registry at `endpoint` and reports every unreachable object.
+pub async fn probe_registry<C: Connect>(
+    connector: &C,
+    endpoint: &Endpoint,
+    config: &WalkConfig,
+) -> Result<Report, ProbeError> {
+    if config.concurrency == 0 {
+        return Err(ProbeError::ZeroConcurrency);
+    }
+    let started = tokio::time::Instant::now();
+    let client = RegistryClient::new(
+        connector,
+        endpoint.clone(),
+        &config.credentials,
+        config.request_timeout,
+    )?;
+    let mut walk = Walk {
+        client: &client,
+        config,
+        registry: endpoint.to_string(),
+        report: Report {
+            registry: endpoint.to_string(),
+            ..Report::default()
+        },
+        seen_manifests: BTreeSet::new(),
+        seen_blobs: BTreeSet::new(),
+        manifest_queue: Vec::new(),
+        blob_queue: Vec::new(),
+    };
+    walk.check_api_version().await?;
+    let roots = match &config.scope {
+        Scope::Everything => {
+            let repositories = walk.list_catalog().await?;
+            walk.report.catalog_accessible = true;
+            walk.report.repositories = repositories.len() as u64;
+            walk.list_tags(&repositories).await
+        }
+        Scope::Image {
+            repository,
+            reference,
+        } => {
+            walk.report.catalog_accessible = true;
+            walk.report.repositories = 1;
+            vec![(repository.clone(), reference.clone())]
+        }
+    };
+    walk.report.tags = roots.len() as u64;
+    walk.check_roots(roots).await;
+    walk.check_manifest_levels().await;
+    walk.check_blobs().await;
+    let mut report = walk.report;
+    report.requests = client.requests();
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.broken.sort();
+    Ok(report)
+}
+
+/// A manifest to fetch by digest, with how the walk got there.
+struct ManifestItem {
+    repository: String,
+    digest: String,
+    /// What the parent's descriptor says it is; used to name it when it cannot be fetched.
+    kind: Kind,
+    parent: String,
+    /// Digests from the tag's manifest down to the parent, for cycle detection.
+    ancestors: Vec<String>,
+}
+
+/// A config or layer to HEAD.
+struct BlobItem {
+    repository: String,
+    digest: String,
+    kind: Kind,
+    parent: String,
+}
+
+struct Walk<'a, C: Connect> {
+    client: &'a RegistryClient<'a, C>,
+    config: &'a WalkConfig,
+    registry: String,
+    report: Report,
+    seen_manifests: BTreeSet<(String, String)>,
+    seen_blobs: BTreeSet<(String, String)>,
+    manifest_queue: Vec<ManifestItem>,
+    blob_queue: Vec<BlobItem>,
+}
+
+#[derive(Deserialize)]
+struct CatalogPage {
+    repositories: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct TagsPage {
+    tags: Option<Vec<String>>,
+}
+
+impl<C: Connect> Walk<'_, C> {
+    async fn check_api_version(&self) -> Result<(), ProbeError> {
+        let response = self
+            .client
+            .request(
+                Method::GET,
+                "/v2/".to_string(),
+                None,
+                SMALL_BODY_LIMIT_BYTES,
+            )
+            .await
+            .map_err(|error| ProbeError::Unreachable {
+                registry: self.registry.clone(),
+                reason: error.to_string(),
+            })?;
+        match response.status {
+            200 => Ok(()),
+            401 | 403 => Err(ProbeError::Unauthorized {
+                registry: self.registry.clone(),
+                status: response.status,
+            }),
+            status => Err(ProbeError::NotARegistry {
+                registry: self.registry.clone(),
+                status,
+            }),
+        }
+    }
+
+    /// Every repository in the catalog, sorted; names outside the grammar are reported and skipped.
+    async fn list_catalog(&mut self) -> Result<Vec<String>, ProbeError> {
+        let names = self
+            .list_pages("/v2/_catalog", |body| {
+                serde_json::from_slice::<CatalogPage>(body)
+                    .map(|page| page.repositories.unwrap_or_default())
+            })
+            .await
+            .map_err(|error| ProbeError::Catalog {
+                registry: self.registry.clone(),
+                reason: match error {
+                    ListingError::NotFound => {
+                        "HTTP 404: the catalog API is disabled or hidden".into()
+                    }
+                    ListingError::Failed {
+                        status: Some(status),
+                        detail,
+                    } => format!("{detail} (status {status})"),
+                    ListingError::Failed {
+                        status: None,
+                        detail,
+                    } => detail,
+                },
+            })?;
+        let mut repositories = BTreeSet::new();
+        for name in names {
+            if is_valid_repository(&name) {
+                repositories.insert(name);
+            } else {
+                self.report.broken.push(Broken {
+                    repository: name.chars().take(300).collect(),
+                    reference: String::new(),
+                    kind: Kind::Repository,
+                    status: Some(200),
+                    parent: None,
+                    detail: "the catalog lists an invalid repository name; not walked".into(),
+                });
+            }
+        }
+        Ok(repositories.into_iter().collect())
+    }
+
+    /// Every (repository, tag), in order. A repository with no tags (404) is legitimate and contributes none.
+    async fn list_tags(&mut self, repositories: &[String]) -> Vec<(String, String)> {
+        let this = &*self;
+        let listings = run_bounded(
+            repositories.iter().map(|repository| {
+                let path = format!("/v2/{repository}/tags/list");
+                async move {
+                    this.list_pages(&path, |body| {
+                        serde_json::from_slice::<TagsPage>(body)
+                            .map(|page| page.tags.unwrap_or_default())
+                    })
+                    .await
+                }
+            }),
+            this.config.concurrency,
+        )
+        .await;
+        let mut roots = Vec::new();
+        for (repository, listing) in repositories.iter().zip(listings) {
+            match listing {
+                Ok(tags) => {
+                    let tags: BTreeSet<String> = tags.into_iter().collect();
+                    for tag in tags {
+                        if is_valid_tag(&tag) {
+                            roots.push((repository.clone(), tag));
+                        } else {
+                            self.report.broken.push(Broken {
+                                repository: repository.clone(),
+                                reference: tag.chars().take(300).collect(),
+                                kind: Kind::Tag,
+                                status: Some(200),
+                                parent: None,
+                                detail: "the tag list holds an invalid tag name; not walked".into(),
+                            });
+                        }
+                    }
+                }
+                Err(ListingError::NotFound) => {}
+                Err(ListingError::Failed { status, detail }) => self.report.broken.push(Broken {
+                    repository: repository.clone(),
+                    reference: String::new(),
+                    kind: Kind::Repository,
+                    status,
+                    parent: None,
+                    detail: format!("tag list: {detail}"),
+                }),
+            }
+        }
+        roots
+    }
+
+    /// Reads a paginated listing, following same-origin `rel="next"` links within the page and entry limits.
+    async fn list_pages<F>(&self, base_path: &str, parse: F) -> Result<Vec<String>, ListingError>
+    where
+        F: Fn(&[u8]) -> Result<Vec<String>, serde_json::Error>,
+    {
+        let origin = {
+            let endpoint = self.client.endpoint();
+            let scheme = if endpoint.https { "https" } else { "http" };
+            format!("{scheme}://{}{}", endpoint.authority(), endpoint.base_path)
+        };
+        let mut entries = Vec::new();
+        let mut next = format!("{base_path}?n={PAGE_SIZE_ENTRIES}");
+        let mut fell_back = false;
+        let mut seen_pages = BTreeSet::new();
+        for _ in 0..PAGE_LIMIT {
+            if !seen_pages.insert(next.clone()) {
+                return Err(ListingError::failed(
+                    None,
+                    format!("pagination loops back to {next}"),
+                ));
+            }
+            let response = self
+                .client
+                .request(
+                    Method::GET,
+                    next.clone(),
+                    None,
+                    self.config.listing_limit_bytes,
+                )
+                .await
+                .map_err(|error| ListingError::failed(None, error.to_string()))?;
+            match response.status {
+                200 => {}
+                // A server whose maximum page is smaller answers 400 PAGINATION_NUMBER_INVALID; its default size
+                // is then the safe choice, and the Link header carries the rest.
+                400 if !fell_back && entries.is_empty() => {
+                    fell_back = true;
+                    next = format!("{base_path}?n={FALLBACK_PAGE_SIZE_ENTRIES}");
+                    continue;
+                }
+                404 => return Err(ListingError::NotFound),
+                status => return Err(ListingError::failed(Some(status), error_detail(&response))),
+            }
+            let page = parse(&response.body).map_err(|error| {
+                ListingError::failed(Some(200), format!("invalid JSON listing: {error}"))
+            })?;
+            entries.extend(page);
+            if entries.len() > self.config.listing_limit_entries {
+                return Err(ListingError::failed(
+                    Some(200),
+                    format!("more than {} entries", self.config.listing_limit_entries),
+                ));
+            }
+            match next_page(&response.headers, &origin) {
+                Ok(Some(path)) => {
+                    next = match path.strip_prefix(self.client.endpoint().base_path.as_str()) {
+                        Some(rest) if !self.client.endpoint().base_path.is_empty() => {
+                            rest.to_string()
+                        }
+                        _ => path,
+                    }
+                }
+                Ok(None) => return Ok(entries),
+                Err(reason) => return Err(ListingError::failed(Some(200), reason)),
+            }
+        }
+        Err(ListingError::failed(
+            None,
+            format!("more than {PAGE_LIMIT} pages"),
+        ))
+    }
+
+    /// Fetches each tag's manifest (or, for `--image NAME@DIGEST`, the digest's).
+    async fn check_roots(&mut self, roots: Vec<(String, String)>) {
+        let responses = run_bounded(
+            roots.iter().map(|(repository, reference)| {
+                let path = format!("/v2/{repository}/manifests/{reference}");
+                self.client.request(
+                    Method::GET,
+                    path,
+                    Some(MANIFEST_ACCEPT),
+                    self.config.manifest_limit_bytes,
+                )
+            }),
+            self.config.concurrency,
+        )
+        .await;
+        for ((repository, reference), response) in roots.into_iter().zip(responses) {
+            let by_digest = is_valid_digest(&reference);
+            let kind = if by_digest { Kind::Manifest } else { Kind::Tag };
+            let parent = (!by_digest).then(|| reference.clone());
+            let response = match ok_response(response) {
+                Ok(response) => response,
+                Err((status, detail)) => {
+                    self.report.broken.push(Broken {
+                        repository,
+                        reference,
+                        kind,
+                        status,
+                        parent: None,
+                        detail,
+                    });
+                    continue;
+                }
+            };
+            let digest = sha256_digest(&response.body);
+            if by_digest
+                && self.config.verify_digests
+                && reference.starts_with("sha256:")
+                && digest != reference
+            {
+                self.report.broken.push(Broken {
+                    repository,
+                    reference,
+                    kind,
+                    status: Some(200),
+                    parent: None,
+                    detail: format!("content digest mismatch: the body hashes to {digest}"),
+                });
+                continue;
+            }
+            let digest = if by_digest { reference.clone() } else { digest };
+            if !self
+                .seen_manifests
+                .insert((repository.clone(), digest.clone()))
+            {
+                continue;
+            }
+            let parent_label = parent.unwrap_or_else(|| digest.clone());
+            self.absorb(
+                &repository,
+                &digest,
+                &response,
+                Kind::Manifest,
+                &parent_label,
+                &[],
+            );
+        }
+    }
+
+    /// Fetches index children level by level until none are left or the depth limit is reached.
+    async fn check_manifest_levels(&mut self) {
+        let mut depth = 1;
+        while !self.manifest_queue.is_empty() {
+            let level = std::mem::take(&mut self.manifest_queue);
+            if depth > self.config.index_depth_limit {
+                for item in level {
+                    self.report.broken.push(Broken {
+                        repository: item.repository,
+                        reference: item.digest,
+                        kind: item.kind,
+                        status: None,
+                        parent: Some(item.parent),
+                        detail: format!(
+                            "indexes nest deeper than {}; not walked",
+                            self.config.index_depth_limit
+                        ),
+                    });
+                }
+                return;
+            }
+            let responses = run_bounded(
+                level.iter().map(|item| {
+                    let path = format!("/v2/{}/manifests/{}", item.repository, item.digest);
+                    self.client.request(
+                        Method::GET,
+                        path,
+                        Some(MANIFEST_ACCEPT),
+                        self.config.manifest_limit_bytes,
+                    )
+                }),
+                self.config.concurrency,
+            )
+            .await;
+            for (item, response) in level.into_iter().zip(responses) {
+                let broken = |status, detail| Broken {
+                    repository: item.repository.clone(),
+                    reference: item.digest.clone(),
+                    kind: item.kind,
+                    status,
+                    parent: Some(item.parent.clone()),
+                    detail,
+                };
+                let response = match ok_response(response) {
+                    Ok(response) => response,
+                    Err((status, detail)) => {
+                        self.report.broken.push(broken(status, detail));
+                        continue;
+                    }
+                };
+                if self.config.verify_digests && item.digest.starts_with("sha256:") {
+                    let actual = sha256_digest(&response.body);
+                    if actual != item.digest {
+                        let detail =
+                            format!("content digest mismatch: the body hashes to {actual}");
+                        self.report.broken.push(broken(Some(200), detail));
+                        continue;
+                    }
+                }
+                self.absorb(
+                    &item.repository,
+                    &item.digest,
+                    &response,
+                    item.kind,
+                    &item.parent,
+                    &item.ancestors,
+                );
+            }
+            depth += 1;
+        }
+    }
+
+    /// HEADs every config and layer once.
+    async fn check_blobs(&mut self) {
+        let queue = std::mem::take(&mut self.blob_queue);
+        self.report.blobs = queue.len() as u64;
+        let responses = run_bounded(
+            queue.iter().map(|item| {
+                let path = format!("/v2/{}/blobs/{}", item.repository, item.digest);
+                self.client
+                    .request(Method::HEAD, path, None, SMALL_BODY_LIMIT_BYTES)
+            }),
+            self.config.concurrency,
+        )
+        .await;
+        for (item, response) in queue.into_iter().zip(responses) {
+            let failure = match response {
+                Ok(response) if response.status == 200 => None,
+                // A registry on object storage redirects blob reads to the storage backend; it does so only after
+                // resolving the repository's link, so the redirect itself proves the blob reachable. It is not
+                // followed, since the target is another host.
+                Ok(response)
+                    if is_redirect(response.status)
+                        && response.headers.contains_key("location") =>
+                {
+                    None
+                }
+                Ok(response) => Some((Some(response.status), error_detail(&response))),
+                Err(error) => Some((None, error.to_string())),
+            };
+            if let Some((status, detail)) = failure {
+                self.report.broken.push(Broken {
+                    repository: item.repository,
+                    reference: item.digest,
+                    kind: item.kind,
+                    status,
+                    parent: Some(item.parent),
+                    detail,
+                });
+            }
+        }
+    }
+
+    /// Parses a fetched manifest and queues what it refers to.
+    fn absorb(
+        &mut self,
+        repository: &str,
+        digest: &str,
+        response: &Response,
+        expected_kind: Kind,
+        parent: &str,
+        ancestors: &[String],
+    ) {
+        let content_type = response
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        let document = match Document::parse(&response.body, content_type) {
+            Ok(document) => document,
+            Err(error) => {
+                self.report.broken.push(Broken {
+                    repository: repository.to_string(),
+                    reference: digest.to_string(),
+                    kind: expected_kind,
+                    status: Some(200),
+                    parent: Some(parent.to_string()),
+                    detail: error.to_string(),
+                });
+                return;
+            }
+        };
+        match document {
+            Document::Index { children } => {
+                self.report.indexes += 1;
+                let mut path: Vec<String> = ancestors.to_vec();
+                path.push(digest.to_string());
+                for child in children {
+                    self.queue_child(repository, digest, &path, child);
+                }
+            }
+            Document::Manifest { config, layers } => {
+                self.report.manifests += 1;
+                self.queue_blob(repository, digest, config, Kind::Config);
+                for layer in layers {
+                    self.queue_blob(repository, digest, layer, Kind::Layer);
+                }
+            }
+        }
+    }
+
+    fn queue_child(
+        &mut self,
+        repository: &str,
+        parent: &str,
+        ancestors: &[String],
+        child: Descriptor,
+    ) {
+        let kind = if child.media_type.as_deref().is_some_and(is_index) {
+            Kind::Index
+        } else {
+            Kind::Manifest
+        };
+        // Content addressing makes a true cycle impossible, but a hostile or corrupt server can still serve one.
+        if ancestors.contains(&child.digest) {
+            self.report.broken.push(Broken {
+                repository: repository.to_string(),
+                reference: child.digest,
+                kind,
+                status: None,
+                parent: Some(parent.to_string()),
+                detail: "index cycle: the child is one of its own ancestors; not walked".into(),
+            });
+            return;
+        }
+        if !self
+            .seen_manifests
+            .insert((repository.to_string(), child.digest.clone()))
+        {
+            return;
+        }
+        self.manifest_queue.push(ManifestItem {
+            repository: repository.to_string(),
+            digest: child.digest,
+            kind,
+            parent: parent.to_string(),
+            ancestors: ancestors.to_vec(),
+        });
+    }
+
+    fn queue_blob(&mut self, repository: &str, parent: &str, blob: Descriptor, kind: Kind) {
+        if self
+            .seen_blobs
+            .insert((repository.to_string(), blob.digest.clone()))
+        {
+            self.blob_queue.push(BlobItem {
+                repository: repository.to_string(),
+                digest: blob.digest,
+                kind,
+                parent: parent.to_string(),
+            });
+        }
+    }
+}
+
+/// Why a listing could not be read.
+enum ListingError {
+    /// 404: for a tag list, a repository without tags.
+    NotFound,
+    Failed {
+        status: Option<u16>,
+        detail: String,
+    },
+}
+
+impl ListingError {
+    fn failed(status: Option<u16>, detail: String) -> Self {
+        ListingError::Failed { status, detail }
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    (300..400).contains(&status)
+}
+
+/// A 200 response, or the status (if any) and a description of what went wrong.
+fn ok_response(
+    response: Result<Response, RequestError>,
+) -> Result<Response, (Option<u16>, String)> {
+    match response {
+        Ok(response) if response.status == 200 => Ok(response),
+        Ok(response) if is_redirect(response.status) => Err((
+            Some(response.status),
+            "redirect not followed: a registry serves manifests itself".into(),
+        )),
+        Ok(response) => Err((Some(response.status), error_detail(&response))),
+        Err(error) => Err((None, error.to_string())),
+    }
+}
+
+/// The registry's error code (e.g. MANIFEST_UNKNOWN) from an error body, or the bare status.
+fn error_detail(response: &Response) -> String {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorEntry {
+        code: String,
+    }
+    let codes = serde_json::from_slice::<Errors>(&response.body)
+        .ok()
+        .map(|errors| {
+            errors
+                .errors
+                .into_iter()
+                .map(|entry| entry.code.chars().take(64).collect::<String>())
+                .take(4)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|codes| !codes.is_empty());
+    match codes {
+        Some(codes) => format!("HTTP {} {codes}", response.status),
+        None => format!("HTTP {}", response.status),
+    }
+}
+
+/// `sha256:<hex>` of the bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut text = String::with_capacity(71);
+    text.push_str("sha256:");
+    for byte in hash {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
