@@ -1,5 +1,6 @@
 //! `firedrill probe`: the drills' probes, pointed at real systems.
 
+mod registry;
 mod vault;
 
 use clap::Subcommand;
@@ -10,11 +11,16 @@ pub enum ProbeCommand {
     /// nothing) versus unreachable (refuses). All endpoints are probed at once, so the call takes about one
     /// timeout. Exit 0 only if exactly one node is active and every other is a standby.
     Vault(vault::VaultArgs),
+    /// Walk a registry (catalog, tags, indexes, manifests, configs, layers) and report every unreachable object.
+    /// Exit 0 if none, 1 if any, 2 if the registry cannot be listed.
+    #[command(long_about = registry::LONG_ABOUT)]
+    Registry(registry::RegistryArgs),
 }
 
 pub fn execute(command: ProbeCommand) -> u8 {
     match command {
         ProbeCommand::Vault(args) => vault::execute(args),
+        ProbeCommand::Registry(args) => registry::execute(args),
     }
 }
 
