@@ -577,10 +577,13 @@ fn get_manifest(
             )),
         );
     }
-    if tag.is_some() && kind == ManifestKind::DockerManifest && !supports.docker_manifest {
-        return schema1_rewrite(registry, name, tag.expect("checked"), &stored.parsed);
+    if let (Some(tag), ManifestKind::DockerManifest, false) = (tag, kind, supports.docker_manifest)
+    {
+        return schema1_rewrite(registry, name, tag, &stored.parsed);
     }
-    if tag.is_some() && kind == ManifestKind::DockerManifestList && !supports.docker_manifest_list {
+    if let (Some(tag), ManifestKind::DockerManifestList, false) =
+        (tag, kind, supports.docker_manifest_list)
+    {
         // The rewrite for old clients: serve the linux/amd64 child in place of the list, with
         // the child's digest in Docker-Content-Digest. This is how an API cleanup that HEADs a
         // tag with only the schema2 Accept ends up deleting a child instead of the list.
@@ -598,12 +601,7 @@ fn get_manifest(
             Err(response) => return response,
         };
         if child_manifest.parsed.kind == ManifestKind::DockerManifest && !supports.docker_manifest {
-            return schema1_rewrite(
-                registry,
-                name,
-                tag.expect("checked"),
-                &child_manifest.parsed,
-            );
+            return schema1_rewrite(registry, name, tag, &child_manifest.parsed);
         }
         digest = child;
         stored = child_manifest;

@@ -247,6 +247,9 @@ pub struct Entry {
     pub is_dir: bool,
 }
 
+/// A link file and what reading it gave.
+pub type LinkEntry = (StoragePath, Result<Digest, LinkError>);
+
 /// The storage tree. Every file's ancestors exist as directories, as on a filesystem.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Storage {
@@ -427,10 +430,7 @@ impl Storage {
     }
 
     /// Every `link` file below a directory, with the digest it holds, in walk order.
-    pub fn links_below(
-        &self,
-        root: &StoragePath,
-    ) -> Result<Vec<(StoragePath, Result<Digest, LinkError>)>, PathNotFound> {
+    pub fn links_below(&self, root: &StoragePath) -> Result<Vec<LinkEntry>, PathNotFound> {
         Ok(self
             .walk(root)?
             .into_iter()
