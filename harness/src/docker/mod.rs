@@ -1,0 +1,14 @@
+//! The docker world for the registry: a real distribution container (testcontainers), faults applied to its
+//! storage tree, its own garbage collector, and a pusher that fills it with deterministic images.
+
+pub mod container;
+pub mod fixture;
+pub mod image;
+pub mod pusher;
+pub mod storage;
+
+pub use container::{DockerError, RegistryContainer};
+pub use fixture::{populate, Fixture, ImageDigests, RepositoryFixture};
+pub use image::RegistryImage;
+pub use pusher::Pusher;
+pub use storage::Storage;
