@@ -363,7 +363,7 @@ fn populated_registry() -> FakeRegistry {
         max_page_entries: 100,
         ..FakeRegistry::default()
     };
-    for number in 0..150 {
+    for number in 0..150u32 {
         let repository = format!("team/app-{number:03}");
         let shared = "shared base layer";
         let amd64 = registry.image(
@@ -388,7 +388,7 @@ fn populated_registry() -> FakeRegistry {
             &[shared],
         );
         registry.tag(&repository, "plain", &plain);
-        if number % 10 == 0 {
+        if number.is_multiple_of(10) {
             let child = registry.image(
                 &repository,
                 DOCKER_MANIFEST,

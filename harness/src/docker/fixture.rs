@@ -121,7 +121,7 @@ async fn push_repository(
     pusher
         .push_manifest(&name, "plain", DOCKER_MANIFEST, &plain_body)
         .await?;
-    let manifest_list = if number % 5 == 0 {
+    let manifest_list = if number.is_multiple_of(5) {
         let mut children = Vec::new();
         for architecture in ["amd64", "arm64"] {
             children.push(push_image(&mut pusher, &name, architecture, "list", true).await?);
