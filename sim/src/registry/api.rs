@@ -856,11 +856,12 @@ fn upload_dir(name: &str, id: &str) -> super::storage::StoragePath {
 }
 
 /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount when `mount` and `from` name a
-/// blob the source repository can serve, otherwise a new upload session.
+/// blob the source repository can serve, otherwise a new upload session. A mount only writes
+/// the `_layers` link (`linkedBlobStore.mount`); unlike an upload commit it caches nothing.
 fn start_upload(registry: &mut Registry, request: &Request, name: &str) -> Response {
     if let (Some(mount), Some(from)) = (request.query("mount"), request.query("from")) {
         if let Some(digest) = Digest::parse(&mount) {
-            if let Ok(descriptor) =
+            if let Ok(_source) =
                 registry
                     .cache
                     .stat_repository_blob(&registry.storage, &from, &digest)
@@ -868,9 +869,6 @@ fn start_upload(registry: &mut Registry, request: &Request, name: &str) -> Respo
                 registry
                     .storage
                     .write_link(&paths::layer_link(name, &digest), &digest);
-                registry
-                    .cache
-                    .set_repository_descriptor(name, &digest, &descriptor);
                 return Response::new(201)
                     .header_set("Location", format!("/v2/{name}/blobs/{digest}"))
                     .header_set("Content-Length", "0")
@@ -1076,6 +1074,63 @@ mod tests {
         assert_eq!(request.query("last").as_deref(), Some("a/b c"));
         assert_eq!(request.query("n").as_deref(), Some("5"));
         assert_eq!(request.query("missing"), None);
+    }
+
+    #[test]
+    fn a_mount_links_the_blob_into_the_target_repository() {
+        let mut registry = Registry::default();
+        let blob = super::super::images::layer(super::super::images::Format::Oci, "shared");
+        super::super::images::upload_blob(&mut registry, "source", &blob).unwrap();
+        let missing_source = handle(
+            &mut registry,
+            Request::post(format!(
+                "/v2/target/blobs/uploads/?mount={}&from=nowhere",
+                blob.digest
+            )),
+        );
+        assert_eq!(
+            missing_source.status, 202,
+            "an unknown source falls back to an upload session"
+        );
+        let mounted = handle(
+            &mut registry,
+            Request::post(format!(
+                "/v2/target/blobs/uploads/?mount={}&from=source",
+                blob.digest
+            )),
+        );
+        assert_eq!(mounted.status, 201);
+        assert!(registry
+            .storage
+            .is_file(&paths::layer_link("target", &blob.digest)));
+        assert!(!registry.cache.holds_in_repository("target", &blob.digest));
+        let head = handle(
+            &mut registry,
+            Request::head(format!("/v2/target/blobs/{}", blob.digest)),
+        );
+        assert_eq!(head.status, 200);
+    }
+
+    #[test]
+    fn an_upload_with_the_wrong_digest_is_refused_and_cancelled() {
+        let mut registry = Registry::default();
+        let started = handle(&mut registry, Request::post("/v2/repo/blobs/uploads/"));
+        let location = started.header("Location").unwrap().to_owned();
+        let wrong = Digest::of_bytes(b"something else");
+        let put = handle(
+            &mut registry,
+            Request::put(format!("{location}?digest={wrong}")).with_body(b"bytes".to_vec()),
+        );
+        assert_eq!(
+            (put.status, put.error_codes()),
+            (400, vec!["DIGEST_INVALID".to_owned()])
+        );
+        assert!(registry.storage.blob_digests().is_empty());
+        let retry = handle(
+            &mut registry,
+            Request::put(format!("{location}?digest={wrong}")),
+        );
+        assert_eq!(retry.error_codes(), vec!["BLOB_UPLOAD_UNKNOWN"]);
     }
 
     #[test]

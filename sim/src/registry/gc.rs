@@ -292,3 +292,71 @@ fn children_of_tagged_indexes(storage: &Storage, repository: &str) -> BTreeSet<D
         .flat_map(|parsed| parsed.manifests.into_iter().map(|m| m.digest))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::images::{push, Artifact, Format, ImageIndex};
+    use super::super::Registry;
+    use super::*;
+
+    /// A tagged OCI index whose amd64 child lost its revision link.
+    fn orphaned_child() -> (Storage, ImageIndex) {
+        let mut registry = Registry::default();
+        let index = ImageIndex::new(Format::Oci, "ci", &["amd64", "arm64"], &[]);
+        push(
+            &mut registry,
+            "ci",
+            "latest",
+            &Artifact::Index(index.clone()),
+        )
+        .unwrap();
+        let child = &index.child("amd64").unwrap().manifest.digest;
+        registry
+            .storage
+            .remove_link(&paths::revision_link("ci", child))
+            .unwrap();
+        (registry.storage, index)
+    }
+
+    #[test]
+    fn marking_is_one_level_deep() {
+        let (mut storage, index) = orphaned_child();
+        let amd64 = index.child("amd64").unwrap();
+        let report =
+            garbage_collect(&mut storage, GcOptions::default(), ModelVariant::Faithful).unwrap();
+        assert!(
+            report.marked.contains(&amd64.manifest.digest),
+            "the index marks its child's manifest blob"
+        );
+        assert!(
+            !report.marked.contains(&amd64.config.digest),
+            "but not what the child references"
+        );
+        assert!(!storage.blob_data_exists(&amd64.config.digest));
+        assert!(storage.blob_data_exists(&amd64.manifest.digest));
+    }
+
+    #[test]
+    fn the_recursive_variant_marks_through_the_index() {
+        let (mut storage, index) = orphaned_child();
+        let amd64 = index.child("amd64").unwrap();
+        let report = garbage_collect(
+            &mut storage,
+            GcOptions::default(),
+            ModelVariant::MarkRecursively,
+        )
+        .unwrap();
+        assert!(report.marked.contains(&amd64.config.digest));
+        assert!(storage.blob_data_exists(&amd64.config.digest));
+    }
+
+    #[test]
+    fn a_manifest_without_data_is_skipped_not_fatal() {
+        let (mut storage, index) = orphaned_child();
+        let arm64 = index.child("arm64").unwrap();
+        storage.delete_blob_data(&arm64.manifest.digest).unwrap();
+        let report =
+            garbage_collect(&mut storage, GcOptions::default(), ModelVariant::Faithful).unwrap();
+        assert!(!report.marked.contains(&arm64.config.digest));
+    }
+}

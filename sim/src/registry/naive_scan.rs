@@ -75,3 +75,55 @@ pub fn naive_blob_presence_scan(storage: &Storage) -> Vec<NaiveFinding> {
     }
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::images::{push, Artifact, Format, ImageIndex};
+    use super::super::Registry;
+    use super::*;
+
+    #[test]
+    fn reports_missing_child_data_and_layer_links_without_data_but_not_missing_revision_links() {
+        let mut registry = Registry::default();
+        let index = ImageIndex::new(Format::Oci, "ci", &["amd64", "arm64"], &[]);
+        push(
+            &mut registry,
+            "ci",
+            "latest",
+            &Artifact::Index(index.clone()),
+        )
+        .unwrap();
+        let amd64 = index.child("amd64").unwrap();
+        let arm64 = index.child("arm64").unwrap();
+        // A missing revision link is invisible to the scan: the seed's false negative.
+        registry
+            .storage
+            .remove_link(&paths::revision_link("ci", &amd64.manifest.digest))
+            .unwrap();
+        assert_eq!(naive_blob_presence_scan(&registry.storage), vec![]);
+        // Missing data is what it can see.
+        registry
+            .storage
+            .delete_blob_data(&arm64.manifest.digest)
+            .unwrap();
+        registry
+            .storage
+            .delete_blob_data(&arm64.config.digest)
+            .unwrap();
+        let mut findings = naive_blob_presence_scan(&registry.storage);
+        findings.sort();
+        let mut expected = vec![
+            NaiveFinding::MissingIndexChild {
+                repository: "ci".into(),
+                index: index.index.digest.clone(),
+                child: arm64.manifest.digest.clone(),
+            },
+            NaiveFinding::LayerLinkWithoutData {
+                repository: "ci".into(),
+                digest: arm64.config.digest.clone(),
+            },
+        ];
+        expected.sort();
+        assert_eq!(findings, expected);
+    }
+}
