@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the docker-gated tests: installs what is missing, builds the registry image, and runs the tests with the
+# `docker` feature. With the feature on, a test that cannot reach Docker fails; it never skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if ((${#missing[@]})); then
+  echo "docker-tests: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "docker-tests: Docker is not reachable; the docker tests cannot run and this job fails." >&2
+  exit 1
+fi
+
+eval "$(ci/registry-image.sh --export)"
+echo "docker-tests: registry image $FIREDRILL_REGISTRY_IMAGE"
+
+cargo test -p firedrill-harness --features docker -- --nocapture
+cargo test -p firedrill-probes --test registry_walk
+cargo test --features docker --test probe_registry_docker -- --nocapture
+
+# Containers are removed on drop; anything left carrying our image means a leak, which fails the job.
+leftover="$(docker ps -aq --filter "ancestor=$FIREDRILL_REGISTRY_IMAGE")"
+if [[ -n "$leftover" ]]; then
+  echo "docker-tests: containers left behind: $leftover" >&2
+  exit 1
+fi
