@@ -1,0 +1,116 @@
+//! The simulation's actuator: carries out runbook commands against the simulated cluster.
+
+use crate::kube::{self, MountState, PodPhase};
+use crate::ops;
+use crate::world::SharedWorld;
+use firedrill_scenarios::runbook::{Action, Actuator, MountInfo, Observation, PodInfo, ProcessInfo, Query};
+use firedrill_scenarios::EventKind;
+use std::time::Duration;
+
+pub struct SimActuator {
+    world: SharedWorld,
+    probe_timeout: Duration,
+}
+
+impl SimActuator {
+    pub fn new(world: SharedWorld, probe_timeout: Duration) -> Self {
+        Self { world, probe_timeout }
+    }
+}
+
+impl Actuator for SimActuator {
+    fn now_ms(&self) -> u64 {
+        self.world.borrow().now_ms()
+    }
+
+    async fn observe(&mut self, query: &Query) -> Observation {
+        match query {
+            Query::ProbeVoters => {
+                let states = ops::probe_voters(&self.world, self.probe_timeout).await;
+                Observation::Voters(
+                    states
+                        .into_iter()
+                        .map(|(pod, state)| (pod, state.as_str().to_string()))
+                        .collect(),
+                )
+            }
+            Query::ExternalHealth => Observation::HttpStatus(ops::external_health(&self.world, self.probe_timeout).await),
+            _ => {
+                let w = self.world.borrow();
+                match query {
+                    Query::RaftLeader { via } => Observation::Leader(
+                        w.vaults
+                            .get(via)
+                            .filter(|view| view.is_answering())
+                            .and_then(|view| view.leader.clone()),
+                    ),
+                    Query::Logs { pod, tail } => Observation::Logs(w.logs_tail(pod, *tail)),
+                    Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(|pod| PodInfo {
+                        name: pod.name.clone(),
+                        uid: pod.uid.clone(),
+                        node: pod.node.clone(),
+                        phase: match pod.phase {
+                            PodPhase::Ready => "Running".to_string(),
+                            phase => phase.as_str().to_string(),
+                        },
+                    })),
+                    Query::Processes { node, pod_uid } => Observation::Processes(
+                        w.processes
+                            .iter()
+                            .filter(|p| &p.node == node && &p.pod_uid == pod_uid)
+                            .map(process_info)
+                            .collect(),
+                    ),
+                    Query::Mounts { node, pod_uid } => Observation::Mounts(
+                        w.mounts
+                            .iter()
+                            .filter(|m| &m.node == node && &m.pod_uid == pod_uid && m.state == MountState::Mounted)
+                            .map(|m| MountInfo {
+                                mountpoint: m.mountpoint.clone(),
+                                source: m.source.clone(),
+                            })
+                            .collect(),
+                    ),
+                    Query::DStateProcesses { node } => Observation::Processes(
+                        w.processes
+                            .iter()
+                            .filter(|p| &p.node == node && p.state == kube::ProcessState::DiskSleep)
+                            .map(process_info)
+                            .collect(),
+                    ),
+                    Query::ProbeVoters | Query::ExternalHealth => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    async fn act(&mut self, action: &Action) -> Observation {
+        let mut w = self.world.borrow_mut();
+        let result = match action {
+            Action::DeletePod { pod } => kube::delete_pod(&mut w, pod),
+            Action::ForceDeletePod { pod } => kube::force_delete_pod(&mut w, pod),
+            Action::LazyUnmount { node, mountpoint } => kube::lazy_unmount(&mut w, node, mountpoint),
+        };
+        match result {
+            Ok(()) => Observation::Done,
+            Err(why) => Observation::ActionFailed(why),
+        }
+    }
+
+    async fn wait(&mut self, duration_ms: u64) {
+        tokio::time::sleep(Duration::from_millis(duration_ms)).await;
+    }
+
+    fn record(&mut self, event: EventKind) {
+        self.world.borrow_mut().record(event);
+    }
+}
+
+fn process_info(process: &kube::Process) -> ProcessInfo {
+    ProcessInfo {
+        pid: process.pid,
+        comm: process.comm.clone(),
+        state: process.state.letter(),
+        pod_uid: process.pod_uid.clone(),
+    }
+}

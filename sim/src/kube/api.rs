@@ -1,0 +1,88 @@
+//! The API-server verbs the runbook uses: graceful delete, force delete, and the node's `umount -l`.
+
+use super::{MountState, PodPhase, Termination};
+use crate::world::World;
+use firedrill_scenarios::EventKind;
+
+/// `kubectl delete pod`: marks the pod Terminating; the kubelet sends TERM, then KILL after the grace period.
+pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
+    let now_ms = world.now_ms();
+    let grace_period_ms = world.scenario.topology.termination_grace_period_ms;
+    let pod = world
+        .pods
+        .get_mut(pod_name)
+        .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    if pod.termination.is_none() {
+        pod.termination = Some(Termination {
+            requested_ms: now_ms,
+            grace_period_ms,
+            term_sent: false,
+            kill_sent: false,
+        });
+        pod.phase = PodPhase::Terminating;
+        let (uid, node) = (pod.uid.clone(), pod.node.clone());
+        world.record(EventKind::PodPhase {
+            pod: pod_name.to_string(),
+            uid,
+            node,
+            phase: PodPhase::Terminating.as_str().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `kubectl delete pod --force --grace-period=0`: the API object goes at once, without waiting for the kubelet.
+/// The node keeps the old containers and mounts. Under the incident's hypothesis, doing this while the pod's NFS
+/// session is hung corrupts the node's NFSv4.2 client.
+pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
+    let pod = world
+        .pods
+        .remove(pod_name)
+        .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    world.record(EventKind::PodPhase {
+        pod: pod.name.clone(),
+        uid: pod.uid.clone(),
+        node: pod.node.clone(),
+        phase: "Deleted".to_string(),
+    });
+    // The session is held while a mount is still in the table and hung, or while a task of the pod still sits
+    // in D state on it (a lazy unmount that did not release the task).
+    let session_hung = world.mounts.iter().any(|mount| {
+        mount.pod_uid == pod.uid && mount.hung && !mount.io_failed
+    });
+    let nfs_v42 = world.scenario.topology.nfs_version == "4.2";
+    if session_hung && nfs_v42 && world.scenario.hypotheses.force_delete_corrupts_nfs_client {
+        if let Some(node) = world.nodes.get_mut(&pod.node) {
+            if !node.nfs_v42_corrupted {
+                node.nfs_v42_corrupted = true;
+                world.record(EventKind::NodeState {
+                    node: pod.node.clone(),
+                    state: "nfs_v4.2_client_corrupted".to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `umount -l MOUNTPOINT` on a node.
+pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(), String> {
+    let releases = world.scenario.hypotheses.lazy_umount_releases_d_state;
+    let mount = world
+        .mounts
+        .iter_mut()
+        .find(|mount| mount.node == node && mount.mountpoint == mountpoint && mount.state == MountState::Mounted)
+        .ok_or_else(|| format!("umount: {mountpoint}: not mounted"))?;
+    mount.state = MountState::Detached;
+    if releases && mount.hung {
+        mount.io_failed = true;
+    }
+    let pod_uid = mount.pod_uid.clone();
+    world.record(EventKind::MountState {
+        node: node.to_string(),
+        pod_uid,
+        mountpoint: mountpoint.to_string(),
+        state: "detached".to_string(),
+    });
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The ops host: probes on a schedule (as Prometheus or a CronJob would), alert rules, and the runbook, which it
+//! starts when the stuck-leader alert fires.
+
+use crate::actuator::SimActuator;
+use crate::connector::TurmoilConnect;
+use crate::world::SharedWorld;
+use firedrill_probes::http::{get_once, Exchange};
+use firedrill_probes::vault::{probe_all, NodeState, HEALTH_PATH};
+use firedrill_probes::Endpoint;
+use firedrill_scenarios::checkers::STUCK_ALERT;
+use firedrill_scenarios::runbook::{drive, SafeRestart};
+use firedrill_scenarios::scenario::RunbookName;
+use firedrill_scenarios::trace::AlertState;
+use firedrill_scenarios::EventKind;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The alert for "no node answers 200 through vault-active", named as in seed 000.
+pub const HA_UNAVAILABLE_ALERT: &str = "VaultHAStatusUnavailable";
+/// The most commands a runbook may issue in one run; a loop beyond it is a runbook bug.
+const RUNBOOK_MAX_COMMANDS: usize = 10_000;
+
+/// The API endpoint of every voter, by pod name.
+pub fn voter_endpoints(world: &SharedWorld) -> Vec<(String, Endpoint)> {
+    world
+        .borrow()
+        .scenario
+        .voter_names()
+        .into_iter()
+        .map(|pod| {
+            let endpoint = Endpoint {
+                https: false,
+                host: pod.clone(),
+                port: crate::vault_api_port(),
+                base_path: String::new(),
+            };
+            (pod, endpoint)
+        })
+        .collect()
+}
+
+/// Probes every voter with the shared probe code and records each result.
+pub async fn probe_voters(world: &SharedWorld, timeout: Duration) -> Vec<(String, NodeState)> {
+    let voters = voter_endpoints(world);
+    let endpoints: Vec<Endpoint> = voters.iter().map(|(_, endpoint)| endpoint.clone()).collect();
+    let results = probe_all(&TurmoilConnect, &endpoints, timeout).await;
+    let mut w = world.borrow_mut();
+    voters
+        .into_iter()
+        .zip(results)
+        .map(|((pod, _), result)| {
+            w.record(EventKind::ProbeResult {
+                probe: "vault_health".to_string(),
+                endpoint: pod.clone(),
+                state: result.state.as_str().to_string(),
+                http_status: result.http_status,
+                latency_ms: result.latency_ms,
+            });
+            (pod, result.state)
+        })
+        .collect()
+}
+
+/// `curl https://vault…/v1/sys/health` through the ingress and the `vault-active` service: with no ready active
+/// endpoint the ingress answers 503, and a backend that never answers becomes a 504.
+pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
+    let active = {
+        let w = world.borrow();
+        w.pods
+            .values()
+            .filter(|pod| pod.phase == crate::kube::PodPhase::Ready)
+            .find(|pod| w.vaults.get(&pod.name).is_some_and(|view| view.role == "leader"))
+            .map(|pod| pod.name.clone())
+    };
+    let Some(pod) = active else { return 503 };
+    let endpoint = Endpoint {
+        https: false,
+        host: pod,
+        port: crate::vault_api_port(),
+        base_path: String::new(),
+    };
+    match get_once(&TurmoilConnect, &endpoint, HEALTH_PATH, timeout, 64 * 1024).await.0 {
+        Exchange::Answered { status, .. } => status,
+        Exchange::Silent | Exchange::ConnectTimeout | Exchange::Incomplete { .. } => 504,
+        Exchange::Refused(_) | Exchange::Failed(_) => 502,
+    }
+}
+
+/// The ops host's program: a probe round every interval, alert evaluation, and the runbook on the first alert.
+pub async fn main(world: SharedWorld) -> turmoil::Result {
+    let (interval, timeout, alert_after_rounds, runbook) = {
+        let w = world.borrow();
+        let probe = &w.scenario.probes.vault_health;
+        (
+            Duration::from_millis(probe.interval_ms),
+            Duration::from_millis(probe.timeout_ms),
+            probe.alert_after_rounds,
+            w.scenario.recovery.clone(),
+        )
+    };
+    let mut stuck_rounds: BTreeMap<String, u32> = BTreeMap::new();
+    let mut unhealthy_rounds = 0u32;
+    let mut stuck_firing = false;
+    let mut unavailable_firing = false;
+    let mut last_external = None;
+    let mut runbook_started = false;
+    loop {
+        let started = tokio::time::Instant::now();
+        let states = probe_voters(&world, timeout).await;
+        for (pod, state) in &states {
+            let rounds = stuck_rounds.entry(pod.clone()).or_insert(0);
+            *rounds = if *state == NodeState::Stuck { *rounds + 1 } else { 0 };
+        }
+        let stuck: Vec<&String> = stuck_rounds
+            .iter()
+            .filter(|(_, rounds)| **rounds >= alert_after_rounds)
+            .map(|(pod, _)| pod)
+            .collect();
+        let now_stuck = !stuck.is_empty();
+        if now_stuck != stuck_firing {
+            stuck_firing = now_stuck;
+            let detail = if now_stuck {
+                format!("{} accepts connections but sends nothing", stuck.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "))
+            } else {
+                "every voter answers".to_string()
+            };
+            record_alert(&world, STUCK_ALERT, now_stuck, detail);
+        }
+        let external = external_health(&world, timeout).await;
+        if last_external != Some(external) {
+            last_external = Some(external);
+            world.borrow_mut().record(EventKind::ExternalHealth { http_status: external });
+        }
+        unhealthy_rounds = if external == 200 { 0 } else { unhealthy_rounds + 1 };
+        let unavailable = unhealthy_rounds >= alert_after_rounds;
+        if unavailable != unavailable_firing {
+            unavailable_firing = unavailable;
+            record_alert(&world, HA_UNAVAILABLE_ALERT, unavailable, format!("external health {external}"));
+        }
+        if stuck_firing && !runbook_started && runbook.runbook == RunbookName::VaultSafeRestart {
+            runbook_started = true;
+            let params = runbook.params.clone();
+            let world = world.clone();
+            tokio::task::spawn_local(async move {
+                let mut actuator = SimActuator::new(world, timeout);
+                drive(&mut SafeRestart::new(params), &mut actuator, RUNBOOK_MAX_COMMANDS).await;
+            });
+        }
+        tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
+    }
+}
+
+fn record_alert(world: &SharedWorld, name: &str, firing: bool, detail: String) {
+    world.borrow_mut().record(EventKind::Alert {
+        name: name.to_string(),
+        state: if firing { AlertState::Firing } else { AlertState::Resolved },
+        detail,
+    });
+}

@@ -1,0 +1,53 @@
+//! A Vault voter: a small Raft over msgpack-framed RPCs on 8201, request forwarding, and `/v1/sys/health` on 8200.
+
+mod health;
+mod node;
+mod raft;
+mod rpc;
+
+pub use node::main;
+pub use raft::PersistentState;
+
+/// The live view of one Vault process that `kubectl exec … vault status` and readiness see.
+#[derive(Clone, Debug)]
+pub struct VaultView {
+    /// The pod incarnation this process belongs to.
+    pub uid: String,
+    pub role: &'static str,
+    pub term: u64,
+    pub leader: Option<String>,
+    pub sealed: bool,
+    /// The main loop is inside an fsync (slow or hung).
+    pub blocked: bool,
+    /// The fsync is in D state on a hung mount.
+    pub disk_sleep: bool,
+    /// SIGKILL arrived while in D state: every thread but the blocked one has stopped.
+    pub frozen: bool,
+    /// The last forwarded request to the active node timed out or failed.
+    pub active_unreachable: bool,
+    /// Fsyncs completed so far. A request waiting for the core lock waits for the fsync in progress to finish,
+    /// not for a moment with no fsync at all, so a slow disk delays answers without starving them.
+    pub completed_fsyncs: u64,
+}
+
+impl VaultView {
+    pub fn starting(uid: &str) -> Self {
+        Self {
+            uid: uid.to_string(),
+            role: "follower",
+            term: 0,
+            leader: None,
+            sealed: true,
+            blocked: false,
+            disk_sleep: false,
+            frozen: false,
+            active_unreachable: false,
+            completed_fsyncs: 0,
+        }
+    }
+
+    /// Whether `vault status` would answer: unsealed, and not stuck in the kernel or killed.
+    pub fn is_answering(&self) -> bool {
+        !self.sealed && !self.disk_sleep && !self.frozen
+    }
+}

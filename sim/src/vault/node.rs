@@ -1,0 +1,500 @@
+//! The Vault voter program run by each pod's turmoil host: unseal, then Raft's main loop, the heartbeat and
+//! replication tasks of a leader, the RPC server on 8201, and a standby's request forwarding.
+//!
+//! The gray failure lives in the split between these tasks, as in hashicorp/raft: the main loop (log writes,
+//! votes, forwarded requests) can block on an fsync while the heartbeat tasks keep running, so followers keep
+//! the blocked leader and never elect another.
+
+use super::raft::{RaftCore, Role};
+use super::rpc::{read_frame, write_frame, PeerClient, Rpc};
+use super::VaultView;
+use crate::storage::{fsync, FsyncError};
+use crate::world::SharedWorld;
+use firedrill_scenarios::EventKind;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::spawn_local;
+use turmoil::net::{TcpListener, TcpStream};
+
+pub const CLUSTER_PORT: u16 = 8201;
+
+/// Raft timings derived from Vault's `performance_multiplier`, as Vault scales hashicorp/raft's defaults.
+#[derive(Clone, Copy)]
+struct Timing {
+    election_timeout_ms: u64,
+    heartbeat_interval_ms: u64,
+    rpc_deadline_ms: u64,
+    forward_interval_ms: u64,
+    write_interval_ms: u64,
+}
+
+enum Inbound {
+    Rpc(Rpc, oneshot::Sender<Rpc>),
+    VoteResult { from: String, election_term: u64, answer: Rpc },
+    AppendResult { from: String, answer: Rpc },
+}
+
+pub(super) struct Node {
+    pub world: SharedWorld,
+    pub pod: String,
+    pub uid: String,
+    pub vault_reports_standby_no_active: bool,
+    raft: RefCell<RaftCore>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    timing: Timing,
+    rng: RefCell<ChaCha8Rng>,
+    replicate: Notify,
+    published: Cell<(Role, u64)>,
+}
+
+impl Node {
+    /// The process was killed in D state or has exited: nothing of it runs any more but the kernel's accept.
+    pub fn is_frozen(&self) -> bool {
+        self.world
+            .borrow()
+            .vaults
+            .get(&self.pod)
+            .is_none_or(|view| view.uid != self.uid || view.frozen)
+    }
+
+    pub fn view(&self) -> Option<VaultView> {
+        self.world
+            .borrow()
+            .vaults
+            .get(&self.pod)
+            .filter(|view| view.uid == self.uid)
+            .cloned()
+    }
+
+    fn update_view(&self, change: impl FnOnce(&mut VaultView)) {
+        if let Some(view) = self
+            .world
+            .borrow_mut()
+            .vaults
+            .get_mut(&self.pod)
+            .filter(|view| view.uid == self.uid)
+        {
+            change(view);
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.world.borrow().now_ms()
+    }
+
+    /// Publishes Raft's role, term and leader to the view, and records role or term changes in the trace.
+    fn publish(&self) {
+        let (role, term, leader) = {
+            let raft = self.raft.borrow();
+            (raft.role, raft.term(), raft.leader.clone())
+        };
+        self.update_view(|view| {
+            view.role = role.as_str();
+            view.term = term;
+            view.leader = leader;
+        });
+        if self.published.get() != (role, term) {
+            self.published.set((role, term));
+            self.world.borrow_mut().record(EventKind::RaftRole {
+                pod: self.pod.clone(),
+                role: role.as_str().to_string(),
+                term,
+            });
+        }
+    }
+
+    fn log(&self, message: &str) {
+        self.world.borrow_mut().log(&self.pod, message);
+    }
+
+    fn random_election_timeout_ms(&self) -> u64 {
+        let base = self.timing.election_timeout_ms;
+        self.rng.borrow_mut().random_range(base..2 * base)
+    }
+
+    /// Makes the in-memory Raft state durable. An I/O error is fatal to Vault, as a failed log write is.
+    async fn persist(&self) -> Result<(), FsyncError> {
+        match fsync(&self.world, &self.pod, &self.uid).await {
+            Ok(()) => {
+                let state = self.raft.borrow().persistent.clone();
+                self.world.borrow_mut().volumes.insert(self.pod.clone(), state);
+                Ok(())
+            }
+            Err(FsyncError::Io) => {
+                self.log("raft: failed to persist log: input/output error; shutting down");
+                let mut world = self.world.borrow_mut();
+                crate::kube::exit_container(&mut world, &self.uid);
+                Err(FsyncError::Io)
+            }
+            Err(FsyncError::Killed) => Err(FsyncError::Killed),
+        }
+    }
+}
+
+/// The program of one Vault pod. It stops only by being crashed or replaced by the driver.
+pub async fn main(world: SharedWorld, pod: String) -> turmoil::Result {
+    let Some(uid) = world.borrow().vaults.get(&pod).map(|view| view.uid.clone()) else {
+        // No container runs for this pod (yet): nothing to do until the kubelet starts one.
+        return std::future::pending().await;
+    };
+    let (timing, unseal_ms, peers, seed, designated_leader, persistent, standby_474) = {
+        let w = world.borrow();
+        let topology = &w.scenario.topology;
+        let base_ms = 1_000 * topology.performance_multiplier;
+        let timing = Timing {
+            election_timeout_ms: base_ms,
+            heartbeat_interval_ms: base_ms / 10,
+            rpc_deadline_ms: 2_000,
+            forward_interval_ms: 2_000,
+            write_interval_ms: topology.write_interval_ms,
+        };
+        let peers: Vec<String> = w.scenario.voter_names().into_iter().filter(|p| *p != pod).collect();
+        (
+            timing,
+            topology.unseal_ms,
+            peers,
+            w.schedule.component_seed(&uid),
+            w.schedule.leader == pod,
+            w.volumes.get(&pod).cloned().unwrap_or_default(),
+            version_at_least(&topology.vault_version, 1, 19),
+        )
+    };
+    let (inbox, inbox_rx) = mpsc::unbounded_channel();
+    let now_ms = world.borrow().now_ms();
+    let first_boot = persistent.term == 0;
+    let node = Rc::new(Node {
+        world: world.clone(),
+        pod: pod.clone(),
+        uid,
+        vault_reports_standby_no_active: standby_474,
+        raft: RefCell::new(RaftCore::new(&pod, peers, persistent, now_ms)),
+        inbox,
+        timing,
+        rng: RefCell::new(ChaCha8Rng::seed_from_u64(seed)),
+        replicate: Notify::new(),
+        published: Cell::new((Role::Follower, u64::MAX)),
+    });
+    spawn_local(super::health::serve(node.clone()));
+    tokio::time::sleep(Duration::from_millis(unseal_ms)).await;
+    node.update_view(|view| view.sealed = false);
+    node.log("core: vault is unsealed");
+    node.publish();
+    spawn_local(rpc_server(node.clone()));
+    spawn_local(forward_loop(node.clone()));
+    // The first election is steered to the seed's leader: it times out first, the others much later.
+    let first_timeout_ms = match (first_boot, designated_leader) {
+        (true, true) => 1_000,
+        (true, false) => 2 * timing.election_timeout_ms,
+        (false, _) => node.random_election_timeout_ms(),
+    };
+    main_loop(node, inbox_rx, first_timeout_ms).await;
+    std::future::pending().await
+}
+
+/// Raft's main loop: every log write, vote and forwarded request goes through here, and it blocks on fsync.
+async fn main_loop(node: Rc<Node>, mut inbox: mpsc::UnboundedReceiver<Inbound>, first_timeout_ms: u64) {
+    let mut election_timeout_ms = first_timeout_ms;
+    let mut next_write_ms = 0;
+    loop {
+        if node.is_frozen() {
+            return;
+        }
+        let now_ms = node.now_ms();
+        let (role, last_contact_ms) = {
+            let raft = node.raft.borrow();
+            (raft.role, raft.last_contact_ms)
+        };
+        let wake_at_ms = match role {
+            Role::Leader => next_write_ms,
+            _ => last_contact_ms + election_timeout_ms,
+        };
+        let sleep = tokio::time::sleep(Duration::from_millis(wake_at_ms.saturating_sub(now_ms)));
+        tokio::select! {
+            message = inbox.recv() => {
+                let Some(message) = message else { return };
+                if handle(&node, message, &mut next_write_ms).await.is_err() {
+                    return;
+                }
+            }
+            _ = sleep => {
+                let now_ms = node.now_ms();
+                if role == Role::Leader {
+                    // A client write (and its audit record): appended, fsynced, then replicated.
+                    let term = node.raft.borrow().term();
+                    node.raft.borrow_mut().persistent.log.push(term);
+                    if node.persist().await.is_err() {
+                        return;
+                    }
+                    node.replicate.notify_waiters();
+                    next_write_ms = now_ms + node.timing.write_interval_ms;
+                } else if now_ms >= node.raft.borrow().last_contact_ms + election_timeout_ms {
+                    let request = node.raft.borrow_mut().become_candidate(now_ms);
+                    node.publish();
+                    if node.persist().await.is_err() {
+                        return;
+                    }
+                    request_votes(&node, request);
+                    election_timeout_ms = node.random_election_timeout_ms();
+                }
+            }
+        }
+    }
+}
+
+async fn handle(node: &Rc<Node>, message: Inbound, next_write_ms: &mut u64) -> Result<(), FsyncError> {
+    let now_ms = node.now_ms();
+    match message {
+        Inbound::Rpc(rpc, reply) => {
+            let (answer, persist) = match rpc {
+                Rpc::AppendEntries {
+                    term,
+                    leader,
+                    prev_index,
+                    prev_term,
+                    entries,
+                    commit,
+                } => node
+                    .raft
+                    .borrow_mut()
+                    .on_append(term, &leader, prev_index, prev_term, &entries, commit, now_ms),
+                Rpc::RequestVote {
+                    term,
+                    candidate,
+                    last_index,
+                    last_term,
+                } => {
+                    let (answer, persist) =
+                        node.raft.borrow_mut().on_vote_request(term, &candidate, last_index, last_term);
+                    if matches!(answer, Rpc::VoteResponse { granted: true, .. }) {
+                        node.raft.borrow_mut().last_contact_ms = now_ms;
+                    }
+                    (answer, persist)
+                }
+                Rpc::Forward { .. } => (Rpc::ForwardResponse, false),
+                _ => return Ok(()),
+            };
+            if persist {
+                node.persist().await?;
+            }
+            node.publish();
+            let _ = reply.send(answer);
+        }
+        Inbound::VoteResult {
+            from,
+            election_term,
+            answer: Rpc::VoteResponse { term, granted },
+        } => {
+            let elected = node.raft.borrow_mut().on_vote_response(&from, term, granted, election_term);
+            node.publish();
+            if elected {
+                node.log(&format!("core: acquired lock, enabling active operation (term {election_term})"));
+                start_leading(node, election_term);
+                *next_write_ms = now_ms;
+            }
+        }
+        Inbound::AppendResult {
+            from,
+            answer:
+                Rpc::AppendResponse {
+                    term,
+                    success,
+                    match_index,
+                },
+        } => {
+            node.raft.borrow_mut().on_append_response(&from, term, success, match_index);
+            node.publish();
+        }
+        Inbound::VoteResult { .. } | Inbound::AppendResult { .. } => {}
+    }
+    Ok(())
+}
+
+fn request_votes(node: &Rc<Node>, request: Rpc) {
+    let Rpc::RequestVote { term, .. } = request else {
+        unreachable!("become_candidate returns a RequestVote")
+    };
+    let peers = node.raft.borrow().peers.clone();
+    for peer in peers {
+        let node = node.clone();
+        let request = request.clone();
+        spawn_local(async move {
+            let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+            let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
+            if let Ok(answer) = client.call(&request, deadline).await {
+                let _ = node.inbox.send(Inbound::VoteResult {
+                    from: peer,
+                    election_term: term,
+                    answer,
+                });
+            }
+        });
+    }
+}
+
+fn still_leading(node: &Node, term: u64) -> bool {
+    let raft = node.raft.borrow();
+    raft.role == Role::Leader && raft.term() == term
+}
+
+/// A new leader's own tasks: per peer, one replicator and one heartbeater, apart from the main loop.
+fn start_leading(node: &Rc<Node>, term: u64) {
+    let peers = node.raft.borrow().peers.clone();
+    for peer in peers {
+        spawn_local(replicate_to(node.clone(), peer.clone(), term));
+        spawn_local(heartbeat_to(node.clone(), peer, term));
+    }
+}
+
+async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
+    let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+    let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
+    loop {
+        if node.is_frozen() || !still_leading(&node, term) {
+            return;
+        }
+        let request = {
+            let raft = node.raft.borrow();
+            let behind = raft.next_index.get(&peer).copied().unwrap_or(1) <= raft.last_index();
+            behind.then(|| raft.append_for(&peer))
+        };
+        if let Some(request) = request {
+            if let Ok(answer) = client.call(&request, deadline).await {
+                let _ = node.inbox.send(Inbound::AppendResult {
+                    from: peer.clone(),
+                    answer,
+                });
+                continue;
+            }
+        }
+        // Wait for new entries, or retry a lagging peer after a while.
+        let _ = tokio::time::timeout(Duration::from_millis(1_000), node.replicate.notified()).await;
+    }
+}
+
+async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
+    let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+    let interval = Duration::from_millis(node.timing.heartbeat_interval_ms);
+    loop {
+        if node.is_frozen() || !still_leading(&node, term) {
+            return;
+        }
+        let request = {
+            let raft = node.raft.borrow();
+            Rpc::Heartbeat {
+                term,
+                leader: raft.me.clone(),
+                commit: raft.commit,
+            }
+        };
+        let started = tokio::time::Instant::now();
+        if let Ok(Rpc::HeartbeatResponse { term: their_term }) = client.call(&request, interval).await {
+            if node.raft.borrow_mut().observe_term(their_term) {
+                node.publish();
+                return;
+            }
+        }
+        tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
+    }
+}
+
+/// A standby forwards requests to the active node; when they time out it logs what the incident's standbys
+/// logged, every 2 s.
+async fn forward_loop(node: Rc<Node>) {
+    let mut client: Option<(String, PeerClient)> = None;
+    let interval = Duration::from_millis(node.timing.forward_interval_ms);
+    loop {
+        tokio::time::sleep(interval).await;
+        if node.is_frozen() {
+            return;
+        }
+        let (role, leader) = {
+            let raft = node.raft.borrow();
+            (raft.role, raft.leader.clone())
+        };
+        let Some(leader) = leader.filter(|_| role == Role::Follower) else {
+            continue;
+        };
+        if client.as_ref().is_none_or(|(to, _)| *to != leader) {
+            client = Some((leader.clone(), PeerClient::new(&leader, CLUSTER_PORT)));
+        }
+        let (_, peer) = client.as_mut().expect("set above");
+        let request = Rpc::Forward { from: node.pod.clone() };
+        match peer.call(&request, Duration::from_millis(node.timing.rpc_deadline_ms)).await {
+            Ok(_) => node.update_view(|view| view.active_unreachable = false),
+            Err(error) => {
+                node.log(&error.log_line());
+                node.update_view(|view| view.active_unreachable = true);
+            }
+        }
+    }
+}
+
+/// The cluster port. Its accept loop is the kernel's: it keeps completing handshakes even when every thread of
+/// the process is stuck, which is why "port 8201 accepts TCP" proves nothing.
+async fn rpc_server(node: Rc<Node>) {
+    let listener = TcpListener::bind(("0.0.0.0", CLUSTER_PORT))
+        .await
+        .expect("the cluster port is free on the pod's host");
+    let mut held = Vec::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        if node.is_frozen() {
+            held.push(stream);
+            continue;
+        }
+        spawn_local(serve_rpc_connection(node.clone(), stream));
+    }
+}
+
+async fn serve_rpc_connection(node: Rc<Node>, mut stream: TcpStream) {
+    while let Ok(rpc) = read_frame(&mut stream).await {
+        if node.is_frozen() {
+            return std::future::pending().await;
+        }
+        let answer = match rpc {
+            Rpc::Heartbeat { term, leader, .. } => {
+                let now_ms = node.now_ms();
+                let answer = node.raft.borrow_mut().on_heartbeat(term, &leader, now_ms);
+                node.publish();
+                answer
+            }
+            other => {
+                let (reply, answer) = oneshot::channel();
+                if node.inbox.send(Inbound::Rpc(other, reply)).is_err() {
+                    return;
+                }
+                // A blocked main loop never answers: the caller's deadline fires before the first byte.
+                let Ok(answer) = answer.await else { return };
+                answer
+            }
+        };
+        if node.is_frozen() {
+            return std::future::pending().await;
+        }
+        if write_frame(&mut stream, &answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Compares a dotted version with `major.minor`.
+fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
+    let mut parts = version.split('.').map(|part| part.parse::<u64>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(super::version_at_least("1.19.0", 1, 19));
+        assert!(super::version_at_least("1.20", 1, 19));
+        assert!(!super::version_at_least("1.15.6", 1, 19));
+        assert!(!super::version_at_least("1.9.9", 1, 19));
+    }
+}

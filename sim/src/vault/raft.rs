@@ -1,0 +1,311 @@
+//! Raft's state and transitions, without I/O: terms, votes, log matching, commit by majority.
+
+use super::rpc::Rpc;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What Raft keeps on the data volume and reads back on restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersistentState {
+    pub term: u64,
+    pub voted_for: Option<String>,
+    /// The term of each entry; entry `i` (1-based) is `log[i - 1]`.
+    pub log: Vec<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+pub struct RaftCore {
+    pub me: String,
+    pub peers: Vec<String>,
+    pub persistent: PersistentState,
+    pub commit: u64,
+    pub role: Role,
+    pub leader: Option<String>,
+    pub last_contact_ms: u64,
+    votes: BTreeSet<String>,
+    pub match_index: BTreeMap<String, u64>,
+    pub next_index: BTreeMap<String, u64>,
+}
+
+impl RaftCore {
+    pub fn new(me: &str, peers: Vec<String>, persistent: PersistentState, now_ms: u64) -> Self {
+        Self {
+            me: me.to_string(),
+            peers,
+            persistent,
+            commit: 0,
+            role: Role::Follower,
+            leader: None,
+            last_contact_ms: now_ms,
+            votes: BTreeSet::new(),
+            match_index: BTreeMap::new(),
+            next_index: BTreeMap::new(),
+        }
+    }
+
+    pub fn term(&self) -> u64 {
+        self.persistent.term
+    }
+
+    pub fn last_index(&self) -> u64 {
+        self.persistent.log.len() as u64
+    }
+
+    pub fn term_at(&self, index: u64) -> u64 {
+        if index == 0 {
+            0
+        } else {
+            self.persistent.log[(index - 1) as usize]
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        (self.peers.len() + 1) / 2 + 1
+    }
+
+    /// Adopts a newer term and steps down. Returns whether the persistent state changed.
+    pub fn observe_term(&mut self, term: u64) -> bool {
+        if term <= self.persistent.term {
+            return false;
+        }
+        self.persistent.term = term;
+        self.persistent.voted_for = None;
+        self.role = Role::Follower;
+        self.leader = None;
+        true
+    }
+
+    /// The heartbeat fast path: contact and leadership only, never the log.
+    pub fn on_heartbeat(&mut self, term: u64, leader: &str, now_ms: u64) -> Rpc {
+        if term >= self.persistent.term {
+            self.observe_term(term);
+            if self.role != Role::Leader {
+                self.role = Role::Follower;
+                self.leader = Some(leader.to_string());
+                self.last_contact_ms = now_ms;
+            }
+        }
+        Rpc::HeartbeatResponse {
+            term: self.persistent.term,
+        }
+    }
+
+    /// Handles AppendEntries. Returns the answer and whether it must be persisted (fsynced) before sending.
+    pub fn on_append(
+        &mut self,
+        term: u64,
+        leader: &str,
+        prev_index: u64,
+        prev_term: u64,
+        entries: &[u64],
+        commit: u64,
+        now_ms: u64,
+    ) -> (Rpc, bool) {
+        let mut persist = self.observe_term(term);
+        let reject = |core: &Self, persist| {
+            (
+                Rpc::AppendResponse {
+                    term: core.persistent.term,
+                    success: false,
+                    match_index: 0,
+                },
+                persist,
+            )
+        };
+        if term < self.persistent.term {
+            return reject(self, persist);
+        }
+        self.role = Role::Follower;
+        self.leader = Some(leader.to_string());
+        self.last_contact_ms = now_ms;
+        if prev_index > self.last_index() || self.term_at(prev_index) != prev_term {
+            return reject(self, persist);
+        }
+        for (offset, entry_term) in entries.iter().enumerate() {
+            let index = prev_index + 1 + offset as u64;
+            if index <= self.last_index() {
+                if self.term_at(index) == *entry_term {
+                    continue;
+                }
+                self.persistent.log.truncate((index - 1) as usize);
+            }
+            self.persistent.log.push(*entry_term);
+            persist = true;
+        }
+        let match_index = prev_index + entries.len() as u64;
+        self.commit = self.commit.max(commit.min(match_index));
+        (
+            Rpc::AppendResponse {
+                term: self.persistent.term,
+                success: true,
+                match_index,
+            },
+            persist,
+        )
+    }
+
+    /// Handles RequestVote. Returns the answer and whether it must be persisted before sending.
+    pub fn on_vote_request(&mut self, term: u64, candidate: &str, last_index: u64, last_term: u64) -> (Rpc, bool) {
+        let mut persist = self.observe_term(term);
+        let up_to_date =
+            (last_term, last_index) >= (self.term_at(self.last_index()), self.last_index());
+        let free = self
+            .persistent
+            .voted_for
+            .as_deref()
+            .is_none_or(|voted| voted == candidate);
+        let granted = term == self.persistent.term && up_to_date && free && self.role != Role::Leader;
+        if granted && self.persistent.voted_for.is_none() {
+            self.persistent.voted_for = Some(candidate.to_string());
+            persist = true;
+        }
+        (
+            Rpc::VoteResponse {
+                term: self.persistent.term,
+                granted,
+            },
+            persist,
+        )
+    }
+
+    /// Starts an election: a new term and a vote for itself (both persisted before asking for votes).
+    pub fn become_candidate(&mut self, now_ms: u64) -> Rpc {
+        self.persistent.term += 1;
+        self.persistent.voted_for = Some(self.me.clone());
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.last_contact_ms = now_ms;
+        self.votes = BTreeSet::from([self.me.clone()]);
+        Rpc::RequestVote {
+            term: self.persistent.term,
+            candidate: self.me.clone(),
+            last_index: self.last_index(),
+            last_term: self.term_at(self.last_index()),
+        }
+    }
+
+    /// Counts a vote. Returns true when it makes this node the leader.
+    pub fn on_vote_response(&mut self, from: &str, term: u64, granted: bool, election_term: u64) -> bool {
+        if self.observe_term(term) || self.role != Role::Candidate || election_term != self.persistent.term {
+            return false;
+        }
+        if granted {
+            self.votes.insert(from.to_string());
+        }
+        if self.votes.len() >= self.quorum() {
+            self.role = Role::Leader;
+            self.leader = Some(self.me.clone());
+            for peer in &self.peers {
+                self.next_index.insert(peer.clone(), self.last_index() + 1);
+                self.match_index.insert(peer.clone(), 0);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The AppendEntries a leader sends a peer now.
+    pub fn append_for(&self, peer: &str) -> Rpc {
+        let next = self.next_index.get(peer).copied().unwrap_or(1).max(1);
+        let prev_index = next - 1;
+        Rpc::AppendEntries {
+            term: self.persistent.term,
+            leader: self.me.clone(),
+            prev_index,
+            prev_term: self.term_at(prev_index),
+            entries: self.persistent.log[prev_index as usize..].to_vec(),
+            commit: self.commit,
+        }
+    }
+
+    /// Records a peer's answer and advances the commit index over a majority of entries from this term.
+    pub fn on_append_response(&mut self, from: &str, term: u64, success: bool, match_index: u64) {
+        if self.observe_term(term) || self.role != Role::Leader {
+            return;
+        }
+        if success {
+            let known = self.match_index.entry(from.to_string()).or_insert(0);
+            *known = (*known).max(match_index);
+            self.next_index.insert(from.to_string(), match_index + 1);
+        } else {
+            let next = self.next_index.entry(from.to_string()).or_insert(1);
+            *next = (*next - 1).max(1);
+        }
+        let mut indexes: Vec<u64> = self.match_index.values().copied().collect();
+        indexes.push(self.last_index());
+        indexes.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_index = indexes[self.quorum() - 1];
+        if majority_index > self.commit && self.term_at(majority_index) == self.persistent.term {
+            self.commit = majority_index;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(me: &str) -> RaftCore {
+        let peers = ["a", "b", "c"].iter().filter(|p| **p != me).map(|p| p.to_string()).collect();
+        RaftCore::new(me, peers, PersistentState::default(), 0)
+    }
+
+    #[test]
+    fn a_candidate_with_two_votes_of_three_leads() {
+        let mut a = core("a");
+        let mut b = core("b");
+        let Rpc::RequestVote { term, candidate, last_index, last_term } = a.become_candidate(0) else {
+            unreachable!()
+        };
+        let (Rpc::VoteResponse { term: vote_term, granted }, persist) =
+            b.on_vote_request(term, &candidate, last_index, last_term)
+        else {
+            unreachable!()
+        };
+        assert!(granted && persist);
+        assert!(a.on_vote_response("b", vote_term, granted, term));
+        assert_eq!(a.role, Role::Leader);
+    }
+
+    #[test]
+    fn a_vote_is_given_once_per_term() {
+        let mut c = core("c");
+        assert!(matches!(c.on_vote_request(1, "a", 0, 0).0, Rpc::VoteResponse { granted: true, .. }));
+        assert!(matches!(c.on_vote_request(1, "b", 0, 0).0, Rpc::VoteResponse { granted: false, .. }));
+    }
+
+    #[test]
+    fn commit_needs_a_majority_of_the_current_term() {
+        let mut a = core("a");
+        a.become_candidate(0);
+        assert!(a.on_vote_response("b", 1, true, 1));
+        a.persistent.log.push(1);
+        a.on_append_response("b", 1, true, 1);
+        assert_eq!(a.commit, 1);
+    }
+
+    #[test]
+    fn followers_truncate_conflicting_entries() {
+        let mut b = core("b");
+        b.persistent.log = vec![1, 1];
+        let (answer, persist) = b.on_append(2, "a", 1, 1, &[2], 0, 0);
+        assert!(persist);
+        assert!(matches!(answer, Rpc::AppendResponse { success: true, match_index: 2, .. }));
+        assert_eq!(b.persistent.log, vec![1, 2]);
+    }
+}

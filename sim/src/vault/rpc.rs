@@ -1,0 +1,129 @@
+//! Raft and forwarding RPCs, msgpack-encoded (rmp-serde) and framed with a 4-byte big-endian length, over TCP.
+
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use turmoil::net::TcpStream;
+
+/// The largest frame a peer may send; a larger length prefix is a protocol error, not an allocation.
+const MAX_FRAME_BYTES: u32 = 1 << 20;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Rpc {
+    AppendEntries {
+        term: u64,
+        leader: String,
+        prev_index: u64,
+        prev_term: u64,
+        /// The term of each entry, from `prev_index + 1` on.
+        entries: Vec<u64>,
+        commit: u64,
+    },
+    AppendResponse {
+        term: u64,
+        success: bool,
+        match_index: u64,
+    },
+    RequestVote {
+        term: u64,
+        candidate: String,
+        last_index: u64,
+        last_term: u64,
+    },
+    VoteResponse {
+        term: u64,
+        granted: bool,
+    },
+    /// hashicorp/raft sends heartbeats from their own goroutine and the receiver handles them on a fast path,
+    /// apart from the main loop.
+    Heartbeat {
+        term: u64,
+        leader: String,
+        commit: u64,
+    },
+    HeartbeatResponse {
+        term: u64,
+    },
+    /// A standby's forwarded request (Vault's periodic echo); the active node answers from its main loop.
+    Forward {
+        from: String,
+    },
+    ForwardResponse,
+}
+
+pub async fn write_frame(stream: &mut TcpStream, rpc: &Rpc) -> io::Result<()> {
+    let body = rmp_serde::to_vec(rpc).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut frame = Vec::with_capacity(body.len() + 4);
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    stream.write_all(&frame).await
+}
+
+pub async fn read_frame(stream: &mut TcpStream) -> io::Result<Rpc> {
+    let length = stream.read_u32().await?;
+    if length > MAX_FRAME_BYTES {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+    }
+    let mut body = vec![0; length as usize];
+    stream.read_exact(&mut body).await?;
+    rmp_serde::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// How a call failed, worded as hashicorp/raft's net_transport logs it.
+#[derive(Debug)]
+pub enum CallError {
+    /// The deadline passed before the first byte of the answer: msgpack reports position 0.
+    Timeout,
+    Io(io::Error),
+}
+
+impl CallError {
+    pub fn log_line(&self) -> String {
+        match self {
+            CallError::Timeout => "msgpack decode error [pos 0]: i/o timeout".to_string(),
+            CallError::Io(error) => format!("failed to forward request: {error}"),
+        }
+    }
+}
+
+/// A client connection to one peer, reused across calls and dropped after any error.
+pub struct PeerClient {
+    address: (String, u16),
+    stream: Option<TcpStream>,
+}
+
+impl PeerClient {
+    pub fn new(host: &str, port: u16) -> Self {
+        Self {
+            address: (host.to_string(), port),
+            stream: None,
+        }
+    }
+
+    /// One request and its answer, both within `deadline`.
+    pub async fn call(&mut self, rpc: &Rpc, deadline: Duration) -> Result<Rpc, CallError> {
+        let result = tokio::time::timeout(deadline, self.exchange(rpc)).await;
+        match result {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => {
+                self.stream = None;
+                Err(CallError::Io(error))
+            }
+            Err(_) => {
+                self.stream = None;
+                Err(CallError::Timeout)
+            }
+        }
+    }
+
+    async fn exchange(&mut self, rpc: &Rpc) -> io::Result<Rpc> {
+        if self.stream.is_none() {
+            let (host, port) = &self.address;
+            self.stream = Some(TcpStream::connect((host.as_str(), *port)).await?);
+        }
+        let stream = self.stream.as_mut().expect("connected above");
+        write_frame(stream, rpc).await?;
+        read_frame(stream).await
+    }
+}
