@@ -49,7 +49,9 @@ pub fn load(name_or_path: &str) -> Result<Scenario, LoadError> {
 pub enum LoadError {
     #[error(transparent)]
     Parse(ParseError),
-    #[error("unknown scenario \"{name}\"; the catalog has: {known} (or pass a path to a .toml file)")]
+    #[error(
+        "unknown scenario \"{name}\"; the catalog has: {known} (or pass a path to a .toml file)"
+    )]
     Unknown { name: String, known: String },
 }
 

@@ -259,7 +259,8 @@ impl Scenario {
     }
 
     fn validate(&self, path: &Path, source: &str) -> Result<(), ParseError> {
-        let fail = |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
+        let fail =
+            |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
         let voters = *self.topology.voters.get_ref();
         if !(1..=7).contains(&voters) {
             return Err(fail(
@@ -268,7 +269,10 @@ impl Scenario {
             ));
         }
         if self.topology.nodes.is_empty() {
-            return Err(fail(0, "expected at least one node in topology.nodes".into()));
+            return Err(fail(
+                0,
+                "expected at least one node in topology.nodes".into(),
+            ));
         }
         let names = self.voter_names();
         let leader = &self.topology.leader;

@@ -119,7 +119,11 @@ impl Trace {
     pub fn push(&mut self, t_ms: u64, kind: EventKind) {
         // Time never runs backwards in a trace; checkers rely on it.
         if let Some(last) = self.events.last() {
-            assert!(last.t_ms <= t_ms, "trace time ran backwards: {} then {t_ms}", last.t_ms);
+            assert!(
+                last.t_ms <= t_ms,
+                "trace time ran backwards: {} then {t_ms}",
+                last.t_ms
+            );
         }
         self.events.push(Event { t_ms, kind });
     }
@@ -172,7 +176,10 @@ mod tests {
         let mut bytes = Vec::new();
         trace.write_jsonl(&mut bytes).unwrap();
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with("{\"t_ms\":0,\"event\":\"external_health\""), "{text}");
+        assert!(
+            text.starts_with("{\"t_ms\":0,\"event\":\"external_health\""),
+            "{text}"
+        );
         assert_eq!(Trace::read_jsonl(&text).unwrap(), trace);
     }
 

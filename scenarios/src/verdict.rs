@@ -98,16 +98,26 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
         .iter()
         .filter_map(|event| {
             let line = match &event.kind {
-                EventKind::FaultInjected { fault, target, detail } => {
+                EventKind::FaultInjected {
+                    fault,
+                    target,
+                    detail,
+                } => {
                     format!("fault     {fault} on {target} ({detail})")
                 }
-                EventKind::FaultHealed { fault, target } => format!("heal      {fault} on {target}"),
+                EventKind::FaultHealed { fault, target } => {
+                    format!("heal      {fault} on {target}")
+                }
                 EventKind::RaftRole { pod, role, term } if role == "leader" => {
                     format!("raft      {pod} leads term {term}")
                 }
-                EventKind::Alert { name, state, detail } => {
-                    format!("alert     {name} {state:?} ({detail})").replace("Firing", "firing").replace("Resolved", "resolved")
-                }
+                EventKind::Alert {
+                    name,
+                    state,
+                    detail,
+                } => format!("alert     {name} {state:?} ({detail})")
+                    .replace("Firing", "firing")
+                    .replace("Resolved", "resolved"),
                 EventKind::Action {
                     step,
                     action,
@@ -115,7 +125,9 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
                     destructive: true,
                     outcome,
                 } => format!("action    [{step}] {action} {target} -> {outcome}"),
-                EventKind::ExternalHealth { http_status } => format!("health    external /v1/sys/health = {http_status}"),
+                EventKind::ExternalHealth { http_status } => {
+                    format!("health    external /v1/sys/health = {http_status}")
+                }
                 EventKind::NodeState { node, state } => format!("node      {node} {state}"),
                 EventKind::RecoveryDeclared { detail } => format!("recovered declared ({detail})"),
                 EventKind::RunbookFinished { outcome } => format!("runbook   finished: {outcome}"),
@@ -128,5 +140,10 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
 
 /// `mm:ss.mmm` of simulated time.
 pub fn format_ms(t_ms: u64) -> String {
-    format!("{:02}:{:02}.{:03}", t_ms / 60_000, (t_ms / 1000) % 60, t_ms % 1000)
+    format!(
+        "{:02}:{:02}.{:03}",
+        t_ms / 60_000,
+        (t_ms / 1000) % 60,
+        t_ms % 1000
+    )
 }

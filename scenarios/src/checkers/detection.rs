@@ -22,16 +22,25 @@ pub fn detected_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
 pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
     const RULE: &str = "detected_within";
     let Some(onset) = onset_ms else {
-        return CheckResult::new(RULE, false, "no fault was injected, so nothing could be detected");
+        return CheckResult::new(
+            RULE,
+            false,
+            "no fault was injected, so nothing could be detected",
+        );
     };
     match detected_at_ms(trace, onset_ms) {
-        Some(at) if at - onset <= within_ms => {
-            CheckResult::new(RULE, true, format!("detected {} ms after onset", at - onset))
-        }
+        Some(at) if at - onset <= within_ms => CheckResult::new(
+            RULE,
+            true,
+            format!("detected {} ms after onset", at - onset),
+        ),
         Some(at) => CheckResult::new(
             RULE,
             false,
-            format!("detected {} ms after onset, allowed {within_ms} ms", at - onset),
+            format!(
+                "detected {} ms after onset, allowed {within_ms} ms",
+                at - onset
+            ),
         ),
         None => CheckResult::new(RULE, false, format!("{STUCK_ALERT} never fired")),
     }

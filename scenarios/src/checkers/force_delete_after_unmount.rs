@@ -24,7 +24,10 @@ pub fn check(trace: &Trace) -> CheckResult {
                 mountpoint,
                 state,
             } => {
-                mounts.insert((node.clone(), pod_uid.clone(), mountpoint.clone()), state.clone());
+                mounts.insert(
+                    (node.clone(), pod_uid.clone(), mountpoint.clone()),
+                    state.clone(),
+                );
             }
             EventKind::ProcessState {
                 node,
@@ -35,15 +38,15 @@ pub fn check(trace: &Trace) -> CheckResult {
             } => {
                 processes.insert((node.clone(), *pid), (comm.clone(), state.clone()));
             }
-            EventKind::Action {
-                action, target, ..
-            } if action == "force_delete_pod" => {
+            EventKind::Action { action, target, .. } if action == "force_delete_pod" => {
                 let Some((uid, node)) = pods.get(target) else {
                     continue;
                 };
                 let mounted: Vec<&String> = mounts
                     .iter()
-                    .filter(|((n, u, _), state)| n == node && u == uid && state.as_str() == "mounted")
+                    .filter(|((n, u, _), state)| {
+                        n == node && u == uid && state.as_str() == "mounted"
+                    })
                     .map(|((_, _, mountpoint), _)| mountpoint)
                     .collect();
                 if let Some(mountpoint) = mounted.first() {
@@ -56,9 +59,9 @@ pub fn check(trace: &Trace) -> CheckResult {
                         ),
                     );
                 }
-                let stuck_mount = processes
-                    .iter()
-                    .find(|((n, _), (comm, state))| n == node && comm == "mount.nfs" && state == "D");
+                let stuck_mount = processes.iter().find(|((n, _), (comm, state))| {
+                    n == node && comm == "mount.nfs" && state == "D"
+                });
                 if let Some(((_, pid), _)) = stuck_mount {
                     return CheckResult::new(
                         RULE,
@@ -73,7 +76,11 @@ pub fn check(trace: &Trace) -> CheckResult {
             _ => {}
         }
     }
-    CheckResult::new(RULE, true, "every force delete came after its mounts were gone")
+    CheckResult::new(
+        RULE,
+        true,
+        "every force delete came after its mounts were gone",
+    )
 }
 
 #[cfg(test)]

@@ -25,7 +25,11 @@ pub fn recovered_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
 pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
     const RULE: &str = "recovered_within";
     let Some(onset) = onset_ms else {
-        return CheckResult::new(RULE, false, "no fault was injected, so nothing could recover");
+        return CheckResult::new(
+            RULE,
+            false,
+            "no fault was injected, so nothing could recover",
+        );
     };
     match recovered_at_ms(trace, onset_ms) {
         Some(at) if at - onset <= within_ms => CheckResult::new(
@@ -36,9 +40,16 @@ pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResul
         Some(at) => CheckResult::new(
             RULE,
             false,
-            format!("healthy only from {} ms after onset, allowed {within_ms} ms", at - onset),
+            format!(
+                "healthy only from {} ms after onset, allowed {within_ms} ms",
+                at - onset
+            ),
         ),
-        None => CheckResult::new(RULE, false, "external health never held 200 to the end after the fault"),
+        None => CheckResult::new(
+            RULE,
+            false,
+            "external health never held 200 to the end after the fault",
+        ),
     }
 }
 

@@ -15,7 +15,11 @@ pub trait Actuator {
 }
 
 /// Runs a runbook to completion. Every command is bounded: `max_commands` stops a runbook that loops.
-pub async fn drive(runbook: &mut impl Runbook, actuator: &mut impl Actuator, max_commands: usize) -> Outcome {
+pub async fn drive(
+    runbook: &mut impl Runbook,
+    actuator: &mut impl Actuator,
+    max_commands: usize,
+) -> Outcome {
     let mut observation = Observation::Done;
     for _ in 0..max_commands {
         let now_ms = actuator.now_ms();

@@ -43,48 +43,95 @@ impl Default for SafeRestartParams {
 
 /// Where the sequence is. Each state names the command it is waiting on an answer for.
 #[derive(Clone, Debug)]
-enum State {
+enum Stage {
     Start,
-    ProbedVoters { attempt: u32 },
-    AskedLeader { attempt: u32, stuck: String, standby: String },
-    ReadLogs { attempt: u32, stuck: String },
-    RetryingConfirm { attempt: u32 },
-    GotPodBeforeDelete { stuck: String },
-    Deleted { pod: PodInfo, deleted_at_ms: u64 },
-    WaitedGrace { pod: PodInfo, deleted_at_ms: u64 },
-    CheckedPod { pod: PodInfo },
-    ListedProcesses { pod: PodInfo },
-    ListedMounts { pod: PodInfo },
-    Unmounting { pod: PodInfo, remaining: Vec<String> },
-    CheckedDState { pod: PodInfo, since_ms: u64 },
-    WaitingDState { pod: PodInfo, since_ms: u64 },
-    RecheckedPod { pod: PodInfo },
+    ProbedVoters {
+        attempt: u32,
+    },
+    AskedLeader {
+        attempt: u32,
+        stuck: String,
+        standby: String,
+    },
+    ReadLogs {
+        attempt: u32,
+        stuck: String,
+    },
+    RetryingConfirm {
+        attempt: u32,
+    },
+    GotPodBeforeDelete {
+        stuck: String,
+    },
+    Deleted {
+        pod: PodInfo,
+        deleted_at_ms: u64,
+    },
+    WaitedGrace {
+        pod: PodInfo,
+        deleted_at_ms: u64,
+    },
+    CheckedPod {
+        pod: PodInfo,
+    },
+    ListedProcesses {
+        pod: PodInfo,
+    },
+    ListedMounts {
+        pod: PodInfo,
+    },
+    Unmounting {
+        pod: PodInfo,
+        remaining: Vec<String>,
+    },
+    CheckedDiskSleep {
+        pod: PodInfo,
+        since_ms: u64,
+    },
+    WaitingDiskSleep {
+        pod: PodInfo,
+        since_ms: u64,
+    },
+    RecheckedPod {
+        pod: PodInfo,
+    },
     ForceDeleted,
-    Verifying { started_ms: u64, healthy_since_ms: Option<u64> },
-    VerifyWait { started_ms: u64, healthy_since_ms: Option<u64> },
+    Verifying {
+        started_ms: u64,
+        healthy_since_ms: Option<u64>,
+    },
+    VerifyWait {
+        started_ms: u64,
+        healthy_since_ms: Option<u64>,
+    },
     Finished,
 }
 
 /// The runbook of seed 000, as a state machine.
 pub struct SafeRestart {
     params: SafeRestartParams,
-    state: State,
+    state: Stage,
 }
 
 impl SafeRestart {
     pub fn new(params: SafeRestartParams) -> Self {
         Self {
             params,
-            state: State::Start,
+            state: Stage::Start,
         }
     }
 
     fn retry_confirm(&mut self, attempt: u32, why: &str) -> (&'static str, Command) {
         if attempt + 1 >= self.params.confirm_attempts {
-            self.state = State::Finished;
-            return ("0-confirm", Command::Finish(Outcome::NotConfirmed(why.to_string())));
+            self.state = Stage::Finished;
+            return (
+                "0-confirm",
+                Command::Finish(Outcome::NotConfirmed(why.to_string())),
+            );
         }
-        self.state = State::RetryingConfirm { attempt: attempt + 1 };
+        self.state = Stage::RetryingConfirm {
+            attempt: attempt + 1,
+        };
         (
             "0-confirm",
             Command::Wait {
@@ -94,7 +141,7 @@ impl SafeRestart {
     }
 
     fn start_verify(&mut self, now_ms: u64) -> (&'static str, Command) {
-        self.state = State::Verifying {
+        self.state = Stage::Verifying {
             started_ms: now_ms,
             healthy_since_ms: None,
         };
@@ -104,17 +151,17 @@ impl SafeRestart {
 
 impl Runbook for SafeRestart {
     fn next(&mut self, now_ms: u64, observation: Observation) -> (&'static str, Command) {
-        let state = std::mem::replace(&mut self.state, State::Finished);
+        let state = std::mem::replace(&mut self.state, Stage::Finished);
         match (state, observation) {
-            (State::Start, _) => {
-                self.state = State::ProbedVoters { attempt: 0 };
+            (Stage::Start, _) => {
+                self.state = Stage::ProbedVoters { attempt: 0 };
                 ("0-confirm", Command::Observe(Query::ProbeVoters))
             }
-            (State::RetryingConfirm { attempt }, _) => {
-                self.state = State::ProbedVoters { attempt };
+            (Stage::RetryingConfirm { attempt }, _) => {
+                self.state = Stage::ProbedVoters { attempt };
                 ("0-confirm", Command::Observe(Query::ProbeVoters))
             }
-            (State::ProbedVoters { attempt }, Observation::Voters(states)) => {
+            (Stage::ProbedVoters { attempt }, Observation::Voters(states)) => {
                 let stuck: Vec<&String> = states
                     .iter()
                     .filter(|(_, state)| state == "stuck")
@@ -126,18 +173,21 @@ impl Runbook for SafeRestart {
                     .map(|(pod, _)| pod.clone());
                 match (stuck.as_slice(), standby) {
                     ([stuck], Some(standby)) => {
-                        self.state = State::AskedLeader {
+                        self.state = Stage::AskedLeader {
                             attempt,
                             stuck: (*stuck).clone(),
                             standby: standby.clone(),
                         };
-                        ("0-confirm", Command::Observe(Query::RaftLeader { via: standby }))
+                        (
+                            "0-confirm",
+                            Command::Observe(Query::RaftLeader { via: standby }),
+                        )
                     }
                     ([], _) => self.retry_confirm(attempt, "no voter is stuck"),
                     ([_], None) => self.retry_confirm(attempt, "no standby answers"),
                     // Disrupting two voters at once would lose quorum: hand over instead.
                     _ => {
-                        self.state = State::Finished;
+                        self.state = Stage::Finished;
                         (
                             "0-confirm",
                             Command::Finish(Outcome::Escalated(format!(
@@ -148,29 +198,50 @@ impl Runbook for SafeRestart {
                     }
                 }
             }
-            (State::AskedLeader { attempt, stuck, standby }, Observation::Leader(leader)) => {
+            (
+                Stage::AskedLeader {
+                    attempt,
+                    stuck,
+                    standby,
+                },
+                Observation::Leader(leader),
+            ) => {
                 if leader.as_deref() != Some(stuck.as_str()) {
                     return self.retry_confirm(attempt, "the stuck voter is not the Raft leader");
                 }
-                self.state = State::ReadLogs { attempt, stuck };
-                ("0-confirm", Command::Observe(Query::Logs { pod: standby, tail: 40 }))
+                self.state = Stage::ReadLogs { attempt, stuck };
+                (
+                    "0-confirm",
+                    Command::Observe(Query::Logs {
+                        pod: standby,
+                        tail: 40,
+                    }),
+                )
             }
-            (State::ReadLogs { attempt, stuck }, Observation::Logs(lines)) => {
-                if !lines.iter().any(|line| line.contains("msgpack decode error")) {
+            (Stage::ReadLogs { attempt, stuck }, Observation::Logs(lines)) => {
+                if !lines
+                    .iter()
+                    .any(|line| line.contains("msgpack decode error"))
+                {
                     return self.retry_confirm(attempt, "standby logs show no msgpack errors");
                 }
-                self.state = State::GotPodBeforeDelete { stuck: stuck.clone() };
+                self.state = Stage::GotPodBeforeDelete {
+                    stuck: stuck.clone(),
+                };
                 ("1-identify", Command::Observe(Query::Pod { pod: stuck }))
             }
-            (State::GotPodBeforeDelete { stuck }, Observation::Pod(Some(pod))) => {
-                self.state = State::Deleted {
+            (Stage::GotPodBeforeDelete { stuck }, Observation::Pod(Some(pod))) => {
+                self.state = Stage::Deleted {
                     pod,
                     deleted_at_ms: now_ms,
                 };
-                ("2a-graceful-delete", Command::Act(Action::DeletePod { pod: stuck }))
+                (
+                    "2a-graceful-delete",
+                    Command::Act(Action::DeletePod { pod: stuck }),
+                )
             }
-            (State::Deleted { pod, deleted_at_ms }, _) => {
-                self.state = State::WaitedGrace { pod, deleted_at_ms };
+            (Stage::Deleted { pod, deleted_at_ms }, _) => {
+                self.state = Stage::WaitedGrace { pod, deleted_at_ms };
                 (
                     "2a-graceful-delete",
                     Command::Wait {
@@ -178,10 +249,10 @@ impl Runbook for SafeRestart {
                     },
                 )
             }
-            (State::WaitedGrace { pod, deleted_at_ms }, Observation::Done) => {
+            (Stage::WaitedGrace { pod, deleted_at_ms }, Observation::Done) => {
                 let check_at_ms = deleted_at_ms + self.params.terminating_check_ms;
                 if now_ms < check_at_ms {
-                    self.state = State::WaitedGrace { pod, deleted_at_ms };
+                    self.state = Stage::WaitedGrace { pod, deleted_at_ms };
                     return (
                         "2b-find-stuck",
                         Command::Wait {
@@ -189,15 +260,18 @@ impl Runbook for SafeRestart {
                         },
                     );
                 }
-                self.state = State::CheckedPod { pod: pod.clone() };
-                ("2b-find-stuck", Command::Observe(Query::Pod { pod: pod.name }))
+                self.state = Stage::CheckedPod { pod: pod.clone() };
+                (
+                    "2b-find-stuck",
+                    Command::Observe(Query::Pod { pod: pod.name }),
+                )
             }
-            (State::CheckedPod { pod }, Observation::Pod(current)) => {
+            (Stage::CheckedPod { pod }, Observation::Pod(current)) => {
                 if !is_same_pod_terminating(&pod, current.as_ref()) {
                     // TERM then KILL worked and the StatefulSet recreated the pod: nothing is stuck.
                     return self.start_verify(now_ms);
                 }
-                self.state = State::ListedProcesses { pod: pod.clone() };
+                self.state = Stage::ListedProcesses { pod: pod.clone() };
                 (
                     "2b-find-stuck",
                     Command::Observe(Query::Processes {
@@ -206,8 +280,8 @@ impl Runbook for SafeRestart {
                     }),
                 )
             }
-            (State::ListedProcesses { pod }, Observation::Processes(_)) => {
-                self.state = State::ListedMounts { pod: pod.clone() };
+            (Stage::ListedProcesses { pod }, Observation::Processes(_)) => {
+                self.state = Stage::ListedMounts { pod: pod.clone() };
                 (
                     "2c-lazy-unmount",
                     Command::Observe(Query::Mounts {
@@ -216,39 +290,45 @@ impl Runbook for SafeRestart {
                     }),
                 )
             }
-            (State::ListedMounts { pod }, Observation::Mounts(mounts)) => {
+            (Stage::ListedMounts { pod }, Observation::Mounts(mounts)) => {
                 let remaining = mounts.into_iter().map(|mount| mount.mountpoint).collect();
-                self.state = State::Unmounting { pod, remaining };
+                self.state = Stage::Unmounting { pod, remaining };
                 self.next(now_ms, Observation::Done)
             }
-            (State::Unmounting { pod, mut remaining }, _) => {
+            (Stage::Unmounting { pod, mut remaining }, _) => {
                 if let Some(mountpoint) = remaining.pop() {
                     let node = pod.node.clone();
-                    self.state = State::Unmounting { pod, remaining };
+                    self.state = Stage::Unmounting { pod, remaining };
                     return (
                         "2c-lazy-unmount",
                         Command::Act(Action::LazyUnmount { node, mountpoint }),
                     );
                 }
                 let node = pod.node.clone();
-                self.state = State::CheckedDState {
+                self.state = Stage::CheckedDiskSleep {
                     pod,
                     since_ms: now_ms,
                 };
-                ("2c-check-d-state", Command::Observe(Query::DStateProcesses { node }))
+                (
+                    "2c-check-d-state",
+                    Command::Observe(Query::DStateProcesses { node }),
+                )
             }
-            (State::CheckedDState { pod, since_ms }, Observation::Processes(d_state)) => {
+            (Stage::CheckedDiskSleep { pod, since_ms }, Observation::Processes(d_state)) => {
                 // The runbook's check is `ps -eo state,pid,comm | grep '^D'`: any D-state task on the node that
                 // belongs to the pod, or any mount.nfs, means the NFS session is still held.
                 let blocking = d_state
                     .iter()
                     .any(|process| process.pod_uid == pod.uid || process.comm == "mount.nfs");
                 if !blocking {
-                    self.state = State::RecheckedPod { pod: pod.clone() };
-                    return ("2d-force-delete", Command::Observe(Query::Pod { pod: pod.name }));
+                    self.state = Stage::RecheckedPod { pod: pod.clone() };
+                    return (
+                        "2d-force-delete",
+                        Command::Observe(Query::Pod { pod: pod.name }),
+                    );
                 }
                 if now_ms >= since_ms + self.params.d_state_wait_ms {
-                    self.state = State::Finished;
+                    self.state = Stage::Finished;
                     return (
                         "2c-check-d-state",
                         Command::Finish(Outcome::Escalated(format!(
@@ -257,7 +337,7 @@ impl Runbook for SafeRestart {
                         ))),
                     );
                 }
-                self.state = State::WaitingDState { pod, since_ms };
+                self.state = Stage::WaitingDiskSleep { pod, since_ms };
                 (
                     "2c-check-d-state",
                     Command::Wait {
@@ -265,21 +345,27 @@ impl Runbook for SafeRestart {
                     },
                 )
             }
-            (State::WaitingDState { pod, since_ms }, _) => {
+            (Stage::WaitingDiskSleep { pod, since_ms }, _) => {
                 let node = pod.node.clone();
-                self.state = State::CheckedDState { pod, since_ms };
-                ("2c-check-d-state", Command::Observe(Query::DStateProcesses { node }))
+                self.state = Stage::CheckedDiskSleep { pod, since_ms };
+                (
+                    "2c-check-d-state",
+                    Command::Observe(Query::DStateProcesses { node }),
+                )
             }
-            (State::RecheckedPod { pod }, Observation::Pod(current)) => {
+            (Stage::RecheckedPod { pod }, Observation::Pod(current)) => {
                 if !is_same_pod_terminating(&pod, current.as_ref()) {
                     return self.start_verify(now_ms);
                 }
-                self.state = State::ForceDeleted;
-                ("2d-force-delete", Command::Act(Action::ForceDeletePod { pod: pod.name }))
+                self.state = Stage::ForceDeleted;
+                (
+                    "2d-force-delete",
+                    Command::Act(Action::ForceDeletePod { pod: pod.name }),
+                )
             }
-            (State::ForceDeleted, _) => self.start_verify(now_ms),
+            (Stage::ForceDeleted, _) => self.start_verify(now_ms),
             (
-                State::Verifying {
+                Stage::Verifying {
                     started_ms,
                     healthy_since_ms,
                 },
@@ -292,12 +378,12 @@ impl Runbook for SafeRestart {
                 };
                 if let Some(since) = healthy_since_ms {
                     if now_ms - since >= self.params.sustained_health_ms {
-                        self.state = State::Finished;
+                        self.state = Stage::Finished;
                         return ("5-verify", Command::Finish(Outcome::Recovered));
                     }
                 }
                 if now_ms - started_ms >= self.params.verify_budget_ms {
-                    self.state = State::Finished;
+                    self.state = Stage::Finished;
                     return (
                         "5-verify",
                         Command::Finish(Outcome::NotRecovered(format!(
@@ -306,7 +392,7 @@ impl Runbook for SafeRestart {
                         ))),
                     );
                 }
-                self.state = State::VerifyWait {
+                self.state = Stage::VerifyWait {
                     started_ms,
                     healthy_since_ms,
                 };
@@ -318,19 +404,19 @@ impl Runbook for SafeRestart {
                 )
             }
             (
-                State::VerifyWait {
+                Stage::VerifyWait {
                     started_ms,
                     healthy_since_ms,
                 },
                 _,
             ) => {
-                self.state = State::Verifying {
+                self.state = Stage::Verifying {
                     started_ms,
                     healthy_since_ms,
                 };
                 ("5-verify", Command::Observe(Query::ExternalHealth))
             }
-            (State::Finished, _) => panic!("runbook stepped after it finished"),
+            (Stage::Finished, _) => panic!("runbook stepped after it finished"),
             (state, observation) => {
                 panic!("runbook in state {state:?} got an unexpected answer {observation:?}")
             }
@@ -398,16 +484,20 @@ mod tests {
             let (_, command) = runbook.next(now_ms, observation);
             observation = match command {
                 Command::Observe(Query::ProbeVoters) => voters("vault-2"),
-                Command::Observe(Query::RaftLeader { .. }) => Observation::Leader(Some("vault-2".into())),
+                Command::Observe(Query::RaftLeader { .. }) => {
+                    Observation::Leader(Some("vault-2".into()))
+                }
                 Command::Observe(Query::Logs { .. }) => {
                     Observation::Logs(vec!["msgpack decode error [pos 0]: i/o timeout".into()])
                 }
                 Command::Observe(Query::Pod { .. }) => Observation::Pod(Some(pod("Terminating"))),
                 Command::Observe(Query::Processes { .. }) => Observation::Processes(vec![]),
-                Command::Observe(Query::Mounts { .. }) => Observation::Mounts(vec![super::super::MountInfo {
-                    mountpoint: "/var/lib/kubelet/pods/uid-1/volumes/data".into(),
-                    source: "nfs:/srv/nfs".into(),
-                }]),
+                Command::Observe(Query::Mounts { .. }) => {
+                    Observation::Mounts(vec![super::super::MountInfo {
+                        mountpoint: "/var/lib/kubelet/pods/uid-1/volumes/data".into(),
+                        source: "nfs:/srv/nfs".into(),
+                    }])
+                }
                 Command::Observe(Query::DStateProcesses { .. }) => Observation::Processes(vec![]),
                 Command::Observe(Query::ExternalHealth) => Observation::HttpStatus(200),
                 Command::Observe(other) => panic!("unexpected {other:?}"),

@@ -22,7 +22,9 @@ pub(super) async fn serve(node: Rc<Node>) {
         .await
         .expect("the API port is free on the pod's host");
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let node = node.clone();
         spawn_local(async move {
             let service = hyper::service::service_fn(move |request| answer(node.clone(), request));
@@ -33,7 +35,10 @@ pub(super) async fn serve(node: Rc<Node>) {
     }
 }
 
-async fn answer(node: Rc<Node>, request: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    node: Rc<Node>,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     if request.uri().path() != "/v1/sys/health" {
         return Ok(reply(404, r#"{"errors":[]}"#.to_string()));
     }

@@ -5,7 +5,7 @@
 //! votes, forwarded requests) can block on an fsync while the heartbeat tasks keep running, so followers keep
 //! the blocked leader and never elect another.
 
-use super::raft::{RaftCore, Role};
+use super::raft::{AppendRequest, RaftCore, Role};
 use super::rpc::{read_frame, write_frame, PeerClient, Rpc};
 use super::VaultView;
 use crate::storage::{fsync, FsyncError};
@@ -34,8 +34,15 @@ struct Timing {
 
 enum Inbound {
     Rpc(Rpc, oneshot::Sender<Rpc>),
-    VoteResult { from: String, election_term: u64, answer: Rpc },
-    AppendResult { from: String, answer: Rpc },
+    VoteResult {
+        from: String,
+        election_term: u64,
+        answer: Rpc,
+    },
+    AppendResult {
+        from: String,
+        answer: Rpc,
+    },
 }
 
 pub(super) struct Node {
@@ -121,7 +128,10 @@ impl Node {
         match fsync(&self.world, &self.pod, &self.uid).await {
             Ok(()) => {
                 let state = self.raft.borrow().persistent.clone();
-                self.world.borrow_mut().volumes.insert(self.pod.clone(), state);
+                self.world
+                    .borrow_mut()
+                    .volumes
+                    .insert(self.pod.clone(), state);
                 Ok(())
             }
             Err(FsyncError::Io) => {
@@ -152,7 +162,12 @@ pub async fn main(world: SharedWorld, pod: String) -> turmoil::Result {
             forward_interval_ms: 2_000,
             write_interval_ms: topology.write_interval_ms,
         };
-        let peers: Vec<String> = w.scenario.voter_names().into_iter().filter(|p| *p != pod).collect();
+        let peers: Vec<String> = w
+            .scenario
+            .voter_names()
+            .into_iter()
+            .filter(|p| *p != pod)
+            .collect();
         (
             timing,
             topology.unseal_ms,
@@ -196,7 +211,11 @@ pub async fn main(world: SharedWorld, pod: String) -> turmoil::Result {
 }
 
 /// Raft's main loop: every log write, vote and forwarded request goes through here, and it blocks on fsync.
-async fn main_loop(node: Rc<Node>, mut inbox: mpsc::UnboundedReceiver<Inbound>, first_timeout_ms: u64) {
+async fn main_loop(
+    node: Rc<Node>,
+    mut inbox: mpsc::UnboundedReceiver<Inbound>,
+    first_timeout_ms: u64,
+) {
     let mut election_timeout_ms = first_timeout_ms;
     let mut next_write_ms = 0;
     loop {
@@ -245,7 +264,11 @@ async fn main_loop(node: Rc<Node>, mut inbox: mpsc::UnboundedReceiver<Inbound>, 
     }
 }
 
-async fn handle(node: &Rc<Node>, message: Inbound, next_write_ms: &mut u64) -> Result<(), FsyncError> {
+async fn handle(
+    node: &Rc<Node>,
+    message: Inbound,
+    next_write_ms: &mut u64,
+) -> Result<(), FsyncError> {
     let now_ms = node.now_ms();
     match message {
         Inbound::Rpc(rpc, reply) => {
@@ -257,18 +280,27 @@ async fn handle(node: &Rc<Node>, message: Inbound, next_write_ms: &mut u64) -> R
                     prev_term,
                     entries,
                     commit,
-                } => node
-                    .raft
-                    .borrow_mut()
-                    .on_append(term, &leader, prev_index, prev_term, &entries, commit, now_ms),
+                } => node.raft.borrow_mut().on_append(
+                    AppendRequest {
+                        term,
+                        leader: &leader,
+                        prev_index,
+                        prev_term,
+                        entries: &entries,
+                        commit,
+                    },
+                    now_ms,
+                ),
                 Rpc::RequestVote {
                     term,
                     candidate,
                     last_index,
                     last_term,
                 } => {
-                    let (answer, persist) =
-                        node.raft.borrow_mut().on_vote_request(term, &candidate, last_index, last_term);
+                    let (answer, persist) = node
+                        .raft
+                        .borrow_mut()
+                        .on_vote_request(term, &candidate, last_index, last_term);
                     if matches!(answer, Rpc::VoteResponse { granted: true, .. }) {
                         node.raft.borrow_mut().last_contact_ms = now_ms;
                     }
@@ -288,10 +320,15 @@ async fn handle(node: &Rc<Node>, message: Inbound, next_write_ms: &mut u64) -> R
             election_term,
             answer: Rpc::VoteResponse { term, granted },
         } => {
-            let elected = node.raft.borrow_mut().on_vote_response(&from, term, granted, election_term);
+            let elected =
+                node.raft
+                    .borrow_mut()
+                    .on_vote_response(&from, term, granted, election_term);
             node.publish();
             if elected {
-                node.log(&format!("core: acquired lock, enabling active operation (term {election_term})"));
+                node.log(&format!(
+                    "core: acquired lock, enabling active operation (term {election_term})"
+                ));
                 start_leading(node, election_term);
                 *next_write_ms = now_ms;
             }
@@ -305,7 +342,9 @@ async fn handle(node: &Rc<Node>, message: Inbound, next_write_ms: &mut u64) -> R
                     match_index,
                 },
         } => {
-            node.raft.borrow_mut().on_append_response(&from, term, success, match_index);
+            node.raft
+                .borrow_mut()
+                .on_append_response(&from, term, success, match_index);
             node.publish();
         }
         Inbound::VoteResult { .. } | Inbound::AppendResult { .. } => {}
@@ -391,7 +430,9 @@ async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
             }
         };
         let started = tokio::time::Instant::now();
-        if let Ok(Rpc::HeartbeatResponse { term: their_term }) = client.call(&request, interval).await {
+        if let Ok(Rpc::HeartbeatResponse { term: their_term }) =
+            client.call(&request, interval).await
+        {
             if node.raft.borrow_mut().observe_term(their_term) {
                 node.publish();
                 return;
@@ -422,8 +463,13 @@ async fn forward_loop(node: Rc<Node>) {
             client = Some((leader.clone(), PeerClient::new(&leader, CLUSTER_PORT)));
         }
         let (_, peer) = client.as_mut().expect("set above");
-        let request = Rpc::Forward { from: node.pod.clone() };
-        match peer.call(&request, Duration::from_millis(node.timing.rpc_deadline_ms)).await {
+        let request = Rpc::Forward {
+            from: node.pod.clone(),
+        };
+        match peer
+            .call(&request, Duration::from_millis(node.timing.rpc_deadline_ms))
+            .await
+        {
             Ok(_) => node.update_view(|view| view.active_unreachable = false),
             Err(error) => {
                 node.log(&error.log_line());
@@ -441,7 +487,9 @@ async fn rpc_server(node: Rc<Node>) {
         .expect("the cluster port is free on the pod's host");
     let mut held = Vec::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         if node.is_frozen() {
             held.push(stream);
             continue;
@@ -483,7 +531,9 @@ async fn serve_rpc_connection(node: Rc<Node>, mut stream: TcpStream) {
 
 /// Compares a dotted version with `major.minor`.
 fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
-    let mut parts = version.split('.').map(|part| part.parse::<u64>().unwrap_or(0));
+    let mut parts = version
+        .split('.')
+        .map(|part| part.parse::<u64>().unwrap_or(0));
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     found >= (major, minor)
 }

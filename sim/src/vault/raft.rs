@@ -29,6 +29,16 @@ impl Role {
     }
 }
 
+/// The fields of an AppendEntries request, borrowed from the RPC.
+pub struct AppendRequest<'a> {
+    pub term: u64,
+    pub leader: &'a str,
+    pub prev_index: u64,
+    pub prev_term: u64,
+    pub entries: &'a [u64],
+    pub commit: u64,
+}
+
 pub struct RaftCore {
     pub me: String,
     pub peers: Vec<String>,
@@ -75,7 +85,8 @@ impl RaftCore {
     }
 
     fn quorum(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let voters = self.peers.len() + 1;
+        voters / 2 + 1
     }
 
     /// Adopts a newer term and steps down. Returns whether the persistent state changed.
@@ -106,16 +117,15 @@ impl RaftCore {
     }
 
     /// Handles AppendEntries. Returns the answer and whether it must be persisted (fsynced) before sending.
-    pub fn on_append(
-        &mut self,
-        term: u64,
-        leader: &str,
-        prev_index: u64,
-        prev_term: u64,
-        entries: &[u64],
-        commit: u64,
-        now_ms: u64,
-    ) -> (Rpc, bool) {
+    pub fn on_append(&mut self, request: AppendRequest<'_>, now_ms: u64) -> (Rpc, bool) {
+        let AppendRequest {
+            term,
+            leader,
+            prev_index,
+            prev_term,
+            entries,
+            commit,
+        } = request;
         let mut persist = self.observe_term(term);
         let reject = |core: &Self, persist| {
             (
@@ -160,7 +170,13 @@ impl RaftCore {
     }
 
     /// Handles RequestVote. Returns the answer and whether it must be persisted before sending.
-    pub fn on_vote_request(&mut self, term: u64, candidate: &str, last_index: u64, last_term: u64) -> (Rpc, bool) {
+    pub fn on_vote_request(
+        &mut self,
+        term: u64,
+        candidate: &str,
+        last_index: u64,
+        last_term: u64,
+    ) -> (Rpc, bool) {
         let mut persist = self.observe_term(term);
         let up_to_date =
             (last_term, last_index) >= (self.term_at(self.last_index()), self.last_index());
@@ -169,7 +185,8 @@ impl RaftCore {
             .voted_for
             .as_deref()
             .is_none_or(|voted| voted == candidate);
-        let granted = term == self.persistent.term && up_to_date && free && self.role != Role::Leader;
+        let granted =
+            term == self.persistent.term && up_to_date && free && self.role != Role::Leader;
         if granted && self.persistent.voted_for.is_none() {
             self.persistent.voted_for = Some(candidate.to_string());
             persist = true;
@@ -200,8 +217,17 @@ impl RaftCore {
     }
 
     /// Counts a vote. Returns true when it makes this node the leader.
-    pub fn on_vote_response(&mut self, from: &str, term: u64, granted: bool, election_term: u64) -> bool {
-        if self.observe_term(term) || self.role != Role::Candidate || election_term != self.persistent.term {
+    pub fn on_vote_response(
+        &mut self,
+        from: &str,
+        term: u64,
+        granted: bool,
+        election_term: u64,
+    ) -> bool {
+        if self.observe_term(term)
+            || self.role != Role::Candidate
+            || election_term != self.persistent.term
+        {
             return false;
         }
         if granted {
@@ -261,7 +287,11 @@ mod tests {
     use super::*;
 
     fn core(me: &str) -> RaftCore {
-        let peers = ["a", "b", "c"].iter().filter(|p| **p != me).map(|p| p.to_string()).collect();
+        let peers = ["a", "b", "c"]
+            .iter()
+            .filter(|p| **p != me)
+            .map(|p| p.to_string())
+            .collect();
         RaftCore::new(me, peers, PersistentState::default(), 0)
     }
 
@@ -269,11 +299,22 @@ mod tests {
     fn a_candidate_with_two_votes_of_three_leads() {
         let mut a = core("a");
         let mut b = core("b");
-        let Rpc::RequestVote { term, candidate, last_index, last_term } = a.become_candidate(0) else {
+        let Rpc::RequestVote {
+            term,
+            candidate,
+            last_index,
+            last_term,
+        } = a.become_candidate(0)
+        else {
             unreachable!()
         };
-        let (Rpc::VoteResponse { term: vote_term, granted }, persist) =
-            b.on_vote_request(term, &candidate, last_index, last_term)
+        let (
+            Rpc::VoteResponse {
+                term: vote_term,
+                granted,
+            },
+            persist,
+        ) = b.on_vote_request(term, &candidate, last_index, last_term)
         else {
             unreachable!()
         };
@@ -285,8 +326,14 @@ mod tests {
     #[test]
     fn a_vote_is_given_once_per_term() {
         let mut c = core("c");
-        assert!(matches!(c.on_vote_request(1, "a", 0, 0).0, Rpc::VoteResponse { granted: true, .. }));
-        assert!(matches!(c.on_vote_request(1, "b", 0, 0).0, Rpc::VoteResponse { granted: false, .. }));
+        assert!(matches!(
+            c.on_vote_request(1, "a", 0, 0).0,
+            Rpc::VoteResponse { granted: true, .. }
+        ));
+        assert!(matches!(
+            c.on_vote_request(1, "b", 0, 0).0,
+            Rpc::VoteResponse { granted: false, .. }
+        ));
     }
 
     #[test]
@@ -303,9 +350,26 @@ mod tests {
     fn followers_truncate_conflicting_entries() {
         let mut b = core("b");
         b.persistent.log = vec![1, 1];
-        let (answer, persist) = b.on_append(2, "a", 1, 1, &[2], 0, 0);
+        let (answer, persist) = b.on_append(
+            AppendRequest {
+                term: 2,
+                leader: "a",
+                prev_index: 1,
+                prev_term: 1,
+                entries: &[2],
+                commit: 0,
+            },
+            0,
+        );
         assert!(persist);
-        assert!(matches!(answer, Rpc::AppendResponse { success: true, match_index: 2, .. }));
+        assert!(matches!(
+            answer,
+            Rpc::AppendResponse {
+                success: true,
+                match_index: 2,
+                ..
+            }
+        ));
         assert_eq!(b.persistent.log, vec![1, 2]);
     }
 }

@@ -63,7 +63,10 @@ pub async fn write_frame(stream: &mut TcpStream, rpc: &Rpc) -> io::Result<()> {
 pub async fn read_frame(stream: &mut TcpStream) -> io::Result<Rpc> {
     let length = stream.read_u32().await?;
     if length > MAX_FRAME_BYTES {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
     }
     let mut body = vec![0; length as usize];
     stream.read_exact(&mut body).await?;

@@ -1,0 +1,121 @@
+//! The Vault incident end to end in simulation: determinism, detection, recovery, and the controls that keep
+//! the probe honest in both directions.
+
+use firedrill_scenarios::checkers::STUCK_ALERT;
+use firedrill_scenarios::trace::AlertState;
+use firedrill_scenarios::{catalog, EventKind, Trace, Verdict};
+
+fn run(name: &str, seed: u64) -> (Trace, Verdict) {
+    let scenario = catalog::load(name).unwrap();
+    let outcome = firedrill_sim::run(&scenario, seed);
+    let verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);
+    (outcome.trace, verdict)
+}
+
+fn jsonl(trace: &Trace) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    trace.write_jsonl(&mut bytes).unwrap();
+    bytes
+}
+
+fn stuck_alert_fired(trace: &Trace) -> bool {
+    trace.iter().any(|event| {
+        matches!(&event.kind, EventKind::Alert { name, state: AlertState::Firing, .. } if name == STUCK_ALERT)
+    })
+}
+
+#[test]
+fn one_seed_gives_one_trace_byte_for_byte_and_seeds_differ() {
+    let (first, _) = run("vault-stuck-leader", 7);
+    let (second, _) = run("vault-stuck-leader", 7);
+    let (other, _) = run("vault-stuck-leader", 8);
+    assert_eq!(
+        jsonl(&first),
+        jsonl(&second),
+        "seed 7 must replay identically"
+    );
+    assert_ne!(jsonl(&first), jsonl(&other), "seeds 7 and 8 must differ");
+}
+
+#[test]
+fn the_stuck_leader_is_detected_and_the_safe_sequence_recovers() {
+    for seed in [1, 7, 42] {
+        let (trace, verdict) = run("vault-stuck-leader", seed);
+        assert!(verdict.passed(), "seed {seed}: {:?}", verdict.checks);
+        assert!(
+            stuck_alert_fired(&trace),
+            "seed {seed}: the alert must fire"
+        );
+        let onset = verdict.onset_ms.unwrap();
+        let detected = verdict.detected_at_ms.unwrap();
+        let recovered = verdict.recovered_at_ms.unwrap();
+        assert!(
+            onset < detected && detected < recovered,
+            "seed {seed}: {onset} {detected} {recovered}"
+        );
+        // The standbys logged what the incident's standbys logged.
+        assert!(
+            trace.iter().any(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains("msgpack decode error [pos 0]: i/o timeout"))),
+            "seed {seed}: no msgpack error in the standby logs"
+        );
+        // The leader kept heartbeating while stuck: no other voter led until the runbook acted.
+        let first_action = verdict.actions.first().expect("the runbook acted").t_ms;
+        let leaders_between = trace.iter().filter(|e| {
+            e.t_ms > onset
+                && e.t_ms < first_action
+                && matches!(&e.kind, EventKind::RaftRole { role, .. } if role == "leader")
+        });
+        assert_eq!(
+            leaders_between.count(),
+            0,
+            "seed {seed}: a re-election happened without recovery"
+        );
+    }
+}
+
+#[test]
+fn control_without_the_fault_never_alerts_or_acts() {
+    for seed in [1, 7, 42] {
+        let (trace, verdict) = run("vault-healthy", seed);
+        assert!(verdict.passed(), "seed {seed}: {:?}", verdict.checks);
+        assert!(
+            !stuck_alert_fired(&trace),
+            "seed {seed}: alert without a fault"
+        );
+        assert!(verdict.actions.is_empty());
+    }
+}
+
+#[test]
+fn a_slow_but_answering_leader_is_never_called_stuck() {
+    for seed in [1, 7, 42] {
+        let (trace, verdict) = run("vault-slow-disk", seed);
+        assert!(verdict.passed(), "seed {seed}: {:?}", verdict.checks);
+        let stuck = trace
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::ProbeResult { state, .. } if state == "stuck"))
+            .count();
+        assert_eq!(stuck, 0, "seed {seed}");
+        // The probe did see the slowness: some answers took over a second.
+        let slow = trace
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::ProbeResult { latency_ms, state, .. } if *latency_ms >= 1_000 && state == "active"))
+            .count();
+        assert!(
+            slow > 0,
+            "seed {seed}: the fault never slowed the leader down"
+        );
+    }
+}
+
+#[test]
+fn the_checkers_fail_a_run_that_breaks_the_expectations() {
+    // The stuck-leader trace judged against the healthy control's expectations must fail: the alert fired and
+    // the runbook acted. This is what catches a probe that always alerts.
+    let healthy = catalog::load("vault-healthy").unwrap();
+    let (trace, _) = run("vault-stuck-leader", 7);
+    let verdict = Verdict::judge(&healthy, 7, &trace, 0);
+    assert!(!verdict.passed());
+    assert!(verdict.failed_rules().contains(&"no_stuck_alert"));
+    assert!(verdict.failed_rules().contains(&"no_destructive_action"));
+}
