@@ -33,7 +33,10 @@ impl Endpoint {
         };
         let host = uri.host().ok_or_else(|| invalid("expected a host"))?;
         // Brackets belong to the URL syntax of IPv6 literals, not to the address.
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let base_path = uri.path().trim_end_matches('/').to_string();
         Ok(Endpoint {
@@ -68,9 +71,15 @@ mod tests {
     #[test]
     fn parses_ports_and_defaults() {
         let endpoint = Endpoint::parse("http://127.0.0.1:8200").unwrap();
-        assert_eq!((endpoint.host.as_str(), endpoint.port, endpoint.https), ("127.0.0.1", 8200, false));
+        assert_eq!(
+            (endpoint.host.as_str(), endpoint.port, endpoint.https),
+            ("127.0.0.1", 8200, false)
+        );
         assert_eq!(Endpoint::parse("https://vault.example/").unwrap().port, 443);
-        assert_eq!(Endpoint::parse("http://[::1]:5000/x/").unwrap().to_string(), "http://[::1]:5000/x");
+        assert_eq!(
+            Endpoint::parse("http://[::1]:5000/x/").unwrap().to_string(),
+            "http://[::1]:5000/x"
+        );
     }
 
     #[test]

@@ -54,8 +54,14 @@ pub struct HttpConnection<S: AsyncRead + AsyncWrite + Unpin + 'static> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
     /// Connects and performs the HTTP/1.1 handshake (which sends nothing). Bound it with a timeout.
-    pub async fn open<C: Connect<Stream = S>>(connector: &C, endpoint: &Endpoint) -> Result<Self, HttpError> {
-        let stream = connector.connect(endpoint).await.map_err(HttpError::Connect)?;
+    pub async fn open<C: Connect<Stream = S>>(
+        connector: &C,
+        endpoint: &Endpoint,
+    ) -> Result<Self, HttpError> {
+        let stream = connector
+            .connect(endpoint)
+            .await
+            .map_err(HttpError::Connect)?;
         let received_bytes = Arc::new(AtomicU64::new(0));
         let counting = CountingStream {
             inner: stream,
@@ -93,8 +99,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
         headers: &[(HeaderName, HeaderValue)],
         body_limit_bytes: usize,
     ) -> Result<Response, HttpError> {
-        self.send_with_body(method, path_and_query, headers, Bytes::new(), body_limit_bytes)
-            .await
+        self.send_with_body(
+            method,
+            path_and_query,
+            headers,
+            Bytes::new(),
+            body_limit_bytes,
+        )
+        .await
     }
 
     /// Like [`HttpConnection::send`], with a request body (sent with its `Content-Length`).
@@ -110,12 +122,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
             .method(method.clone())
             .uri(path_and_query)
             .header(http::header::HOST, &self.authority)
-            .header(http::header::USER_AGENT, concat!("firedrill/", env!("CARGO_PKG_VERSION")));
+            .header(
+                http::header::USER_AGENT,
+                concat!("firedrill/", env!("CARGO_PKG_VERSION")),
+            );
         for (name, value) in headers {
             request = request.header(name, value);
         }
         // Only requests that carry a body announce a length, so bodiless GETs stay byte-for-byte as before.
-        if !request_body.is_empty() || matches!(method, Method::PUT | Method::POST | Method::PATCH) {
+        if !request_body.is_empty() || matches!(method, Method::PUT | Method::POST | Method::PATCH)
+        {
             request = request.header(http::header::CONTENT_LENGTH, request_body.len());
         }
         let request = request
@@ -123,10 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
             .map_err(|error| HttpError::Protocol(error.to_string()))?;
         let is_head = method == Method::HEAD;
         let exchange = async {
-            self.sender
-                .ready()
-                .await
-                .map_err(|_| HttpError::Closed)?;
+            self.sender.ready().await.map_err(|_| HttpError::Closed)?;
             let response = self
                 .sender
                 .send_request(request)
@@ -206,7 +219,11 @@ pub struct CountingStream<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for CountingStream<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         let read = (buf.filled().len() - before) as u64;
@@ -216,7 +233,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for CountingStream<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -231,7 +252,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
 /// TCP handshakes, so "connected" proves nothing, and only silence until the deadline means stuck.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Exchange {
-    Answered { status: u16, body: Bytes },
+    Answered {
+        status: u16,
+        body: Bytes,
+    },
     /// The connection was refused or failed before it was established.
     Refused(String),
     /// The connection was not established before the deadline.
@@ -239,7 +263,9 @@ pub enum Exchange {
     /// Connected, then not one byte before the deadline.
     Silent,
     /// Some bytes arrived, but not a whole response, before the deadline.
-    Incomplete { received_bytes: u64 },
+    Incomplete {
+        received_bytes: u64,
+    },
     Failed(String),
 }
 
@@ -253,12 +279,15 @@ pub async fn get_once<C: Connect>(
 ) -> (Exchange, u64) {
     let started = Instant::now();
     let elapsed_ms = || started.elapsed().as_millis() as u64;
-    let connection = match tokio::time::timeout(deadline, HttpConnection::open(connector, endpoint)).await {
-        Err(_) => return (Exchange::ConnectTimeout, elapsed_ms()),
-        Ok(Err(HttpError::Connect(error))) => return (Exchange::Refused(error.to_string()), elapsed_ms()),
-        Ok(Err(error)) => return (Exchange::Failed(error.to_string()), elapsed_ms()),
-        Ok(Ok(connection)) => connection,
-    };
+    let connection =
+        match tokio::time::timeout(deadline, HttpConnection::open(connector, endpoint)).await {
+            Err(_) => return (Exchange::ConnectTimeout, elapsed_ms()),
+            Ok(Err(HttpError::Connect(error))) => {
+                return (Exchange::Refused(error.to_string()), elapsed_ms())
+            }
+            Ok(Err(error)) => return (Exchange::Failed(error.to_string()), elapsed_ms()),
+            Ok(Ok(connection)) => connection,
+        };
     let mut connection = connection;
     let remaining = deadline.saturating_sub(started.elapsed());
     let path = format!("{}{}", endpoint.base_path, path_and_query);

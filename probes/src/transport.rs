@@ -43,13 +43,17 @@ impl Connect for TcpConnect {
     type Stream = RealStream;
 
     async fn connect(&self, endpoint: &Endpoint) -> io::Result<RealStream> {
-        let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+        let stream =
+            tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
         stream.set_nodelay(true)?;
         if !endpoint.https {
             return Ok(RealStream::Plain(stream));
         }
         let tls = self.tls.as_ref().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::Unsupported, "https endpoint but TLS is not configured")
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "https endpoint but TLS is not configured",
+            )
         })?;
         let stream = tls.connect(&endpoint.host, stream).await?;
         Ok(RealStream::Tls(Box::new(stream)))
@@ -57,7 +61,11 @@ impl Connect for TcpConnect {
 }
 
 impl AsyncRead for RealStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             RealStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
             RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
@@ -66,7 +74,11 @@ impl AsyncRead for RealStream {
 }
 
 impl AsyncWrite for RealStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             RealStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             RealStream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),

@@ -80,8 +80,16 @@ pub struct EndpointHealth {
 /// Classifies what one exchange showed.
 pub fn classify(exchange: &Exchange) -> (NodeState, Option<u16>, String) {
     match exchange {
-        Exchange::Answered { status, .. } => (NodeState::from_status(*status), Some(*status), format!("HTTP {status}")),
-        Exchange::Refused(why) => (NodeState::Unreachable, None, format!("connect failed: {why}")),
+        Exchange::Answered { status, .. } => (
+            NodeState::from_status(*status),
+            Some(*status),
+            format!("HTTP {status}"),
+        ),
+        Exchange::Refused(why) => (
+            NodeState::Unreachable,
+            None,
+            format!("connect failed: {why}"),
+        ),
         Exchange::ConnectTimeout => (NodeState::Unreachable, None, "connect timed out".into()),
         Exchange::Silent => (
             NodeState::Stuck,
@@ -98,9 +106,19 @@ pub fn classify(exchange: &Exchange) -> (NodeState, Option<u16>, String) {
 }
 
 /// Probes one node.
-pub async fn probe_node<C: Connect>(connector: &C, endpoint: &Endpoint, timeout: Duration) -> EndpointHealth {
-    let (exchange, latency_ms) =
-        get_once(connector, endpoint, HEALTH_PATH, timeout, HEALTH_BODY_LIMIT_BYTES).await;
+pub async fn probe_node<C: Connect>(
+    connector: &C,
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> EndpointHealth {
+    let (exchange, latency_ms) = get_once(
+        connector,
+        endpoint,
+        HEALTH_PATH,
+        timeout,
+        HEALTH_BODY_LIMIT_BYTES,
+    )
+    .await;
     let (state, http_status, detail) = classify(&exchange);
     EndpointHealth {
         endpoint: endpoint.to_string(),
@@ -112,17 +130,29 @@ pub async fn probe_node<C: Connect>(connector: &C, endpoint: &Endpoint, timeout:
 }
 
 /// Probes every node concurrently, so the whole call takes about one timeout, not one per node.
-pub async fn probe_all<C: Connect>(connector: &C, endpoints: &[Endpoint], timeout: Duration) -> Vec<EndpointHealth> {
-    let probes = endpoints.iter().map(|endpoint| probe_node(connector, endpoint, timeout));
+pub async fn probe_all<C: Connect>(
+    connector: &C,
+    endpoints: &[Endpoint],
+    timeout: Duration,
+) -> Vec<EndpointHealth> {
+    let probes = endpoints
+        .iter()
+        .map(|endpoint| probe_node(connector, endpoint, timeout));
     join_all(probes).await
 }
 
 /// Whether a cluster is healthy: exactly one active node and every other a standby or performance standby.
 pub fn cluster_healthy(results: &[EndpointHealth]) -> bool {
-    let active = results.iter().filter(|r| r.state == NodeState::Active).count();
-    let others_ok = results
+    let active = results
         .iter()
-        .all(|r| matches!(r.state, NodeState::Active | NodeState::Standby | NodeState::PerfStandby));
+        .filter(|r| r.state == NodeState::Active)
+        .count();
+    let others_ok = results.iter().all(|r| {
+        matches!(
+            r.state,
+            NodeState::Active | NodeState::Standby | NodeState::PerfStandby
+        )
+    });
     active == 1 && others_ok
 }
 
@@ -147,7 +177,10 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
         }
     })
     .await;
-    outputs.into_iter().map(|output| output.expect("every future completed")).collect()
+    outputs
+        .into_iter()
+        .map(|output| output.expect("every future completed"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,15 +218,29 @@ mod tests {
     #[test]
     fn silence_is_stuck_but_slowness_is_not() {
         assert_eq!(classify(&Exchange::Silent).0, NodeState::Stuck);
-        assert_eq!(classify(&Exchange::Incomplete { received_bytes: 3 }).0, NodeState::Error);
-        assert_eq!(classify(&Exchange::ConnectTimeout).0, NodeState::Unreachable);
+        assert_eq!(
+            classify(&Exchange::Incomplete { received_bytes: 3 }).0,
+            NodeState::Error
+        );
+        assert_eq!(
+            classify(&Exchange::ConnectTimeout).0,
+            NodeState::Unreachable
+        );
     }
 
     #[test]
     fn healthy_cluster_needs_exactly_one_active() {
         use NodeState::*;
-        assert!(cluster_healthy(&[health(Active), health(Standby), health(PerfStandby)]));
-        assert!(!cluster_healthy(&[health(Active), health(Active), health(Standby)]));
+        assert!(cluster_healthy(&[
+            health(Active),
+            health(Standby),
+            health(PerfStandby)
+        ]));
+        assert!(!cluster_healthy(&[
+            health(Active),
+            health(Active),
+            health(Standby)
+        ]));
         assert!(!cluster_healthy(&[health(Standby), health(Standby)]));
         assert!(!cluster_healthy(&[health(Active), health(Stuck)]));
     }

@@ -3,7 +3,9 @@
 use crate::kube::{self, MountState, PodPhase};
 use crate::ops;
 use crate::world::SharedWorld;
-use firedrill_scenarios::runbook::{Action, Actuator, MountInfo, Observation, PodInfo, ProcessInfo, Query};
+use firedrill_scenarios::runbook::{
+    Action, Actuator, MountInfo, Observation, PodInfo, ProcessInfo, Query,
+};
 use firedrill_scenarios::EventKind;
 use std::time::Duration;
 
@@ -14,7 +16,10 @@ pub struct SimActuator {
 
 impl SimActuator {
     pub fn new(world: SharedWorld, probe_timeout: Duration) -> Self {
-        Self { world, probe_timeout }
+        Self {
+            world,
+            probe_timeout,
+        }
     }
 }
 
@@ -34,7 +39,9 @@ impl Actuator for SimActuator {
                         .collect(),
                 )
             }
-            Query::ExternalHealth => Observation::HttpStatus(ops::external_health(&self.world, self.probe_timeout).await),
+            Query::ExternalHealth => {
+                Observation::HttpStatus(ops::external_health(&self.world, self.probe_timeout).await)
+            }
             _ => {
                 let w = self.world.borrow();
                 match query {
@@ -64,7 +71,11 @@ impl Actuator for SimActuator {
                     Query::Mounts { node, pod_uid } => Observation::Mounts(
                         w.mounts
                             .iter()
-                            .filter(|m| &m.node == node && &m.pod_uid == pod_uid && m.state == MountState::Mounted)
+                            .filter(|m| {
+                                &m.node == node
+                                    && &m.pod_uid == pod_uid
+                                    && m.state == MountState::Mounted
+                            })
                             .map(|m| MountInfo {
                                 mountpoint: m.mountpoint.clone(),
                                 source: m.source.clone(),
@@ -89,7 +100,9 @@ impl Actuator for SimActuator {
         let result = match action {
             Action::DeletePod { pod } => kube::delete_pod(&mut w, pod),
             Action::ForceDeletePod { pod } => kube::force_delete_pod(&mut w, pod),
-            Action::LazyUnmount { node, mountpoint } => kube::lazy_unmount(&mut w, node, mountpoint),
+            Action::LazyUnmount { node, mountpoint } => {
+                kube::lazy_unmount(&mut w, node, mountpoint)
+            }
         };
         match result {
             Ok(()) => Observation::Done,

@@ -12,7 +12,10 @@ impl Connect for TurmoilConnect {
 
     async fn connect(&self, endpoint: &Endpoint) -> io::Result<Self::Stream> {
         if endpoint.https {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "the simulation speaks plain HTTP"));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the simulation speaks plain HTTP",
+            ));
         }
         turmoil::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await
     }

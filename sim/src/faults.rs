@@ -29,7 +29,11 @@ pub fn apply(world: &mut World, active: &mut Vec<ActiveFault>) {
         active.push(started);
     }
     for fault in active.iter_mut().filter(|f| !f.healed) {
-        if fault.fault.heal_at_ms.is_some_and(|heal_at_ms| heal_at_ms <= now_ms) {
+        if fault
+            .fault
+            .heal_at_ms
+            .is_some_and(|heal_at_ms| heal_at_ms <= now_ms)
+        {
             fault.healed = true;
             heal(world, fault);
         }
@@ -63,7 +67,10 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
         }
         (FaultKind::SlowFsync, Some(mount)) => {
             mount.fsync_latency_ms = fault.latency_ms.unwrap_or(0);
-            format!("every fsync on {} takes {} ms", mount.source, mount.fsync_latency_ms)
+            format!(
+                "every fsync on {} takes {} ms",
+                mount.source, mount.fsync_latency_ms
+            )
         }
         (_, None) => "no mounted volume to hit".to_string(),
     };
@@ -81,7 +88,11 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
 }
 
 fn heal(world: &mut World, fault: &ActiveFault) {
-    if let Some(mount) = world.mounts.iter_mut().find(|m| Some(m.id) == fault.mount_id) {
+    if let Some(mount) = world
+        .mounts
+        .iter_mut()
+        .find(|m| Some(m.id) == fault.mount_id)
+    {
         match fault.fault.kind {
             FaultKind::NfsHang => mount.hung = false,
             FaultKind::SlowFsync => mount.fsync_latency_ms = 0,

@@ -70,7 +70,9 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
     for pod in scenario.voter_names() {
         let world = world.clone();
         let host = pod.clone();
-        sim.host(host.as_str(), move || vault::main(world.clone(), pod.clone()));
+        sim.host(host.as_str(), move || {
+            vault::main(world.clone(), pod.clone())
+        });
     }
     let ops_world = world.clone();
     sim.host(OPS_HOST, move || ops::main(ops_world.clone()));

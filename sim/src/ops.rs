@@ -42,7 +42,10 @@ pub fn voter_endpoints(world: &SharedWorld) -> Vec<(String, Endpoint)> {
 /// Probes every voter with the shared probe code and records each result.
 pub async fn probe_voters(world: &SharedWorld, timeout: Duration) -> Vec<(String, NodeState)> {
     let voters = voter_endpoints(world);
-    let endpoints: Vec<Endpoint> = voters.iter().map(|(_, endpoint)| endpoint.clone()).collect();
+    let endpoints: Vec<Endpoint> = voters
+        .iter()
+        .map(|(_, endpoint)| endpoint.clone())
+        .collect();
     let results = probe_all(&TurmoilConnect, &endpoints, timeout).await;
     let mut w = world.borrow_mut();
     voters
@@ -69,7 +72,11 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
         w.pods
             .values()
             .filter(|pod| pod.phase == crate::kube::PodPhase::Ready)
-            .find(|pod| w.vaults.get(&pod.name).is_some_and(|view| view.role == "leader"))
+            .find(|pod| {
+                w.vaults
+                    .get(&pod.name)
+                    .is_some_and(|view| view.role == "leader")
+            })
             .map(|pod| pod.name.clone())
     };
     let Some(pod) = active else { return 503 };
@@ -79,7 +86,10 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
         port: crate::vault_api_port(),
         base_path: String::new(),
     };
-    match get_once(&TurmoilConnect, &endpoint, HEALTH_PATH, timeout, 64 * 1024).await.0 {
+    match get_once(&TurmoilConnect, &endpoint, HEALTH_PATH, timeout, 64 * 1024)
+        .await
+        .0
+    {
         Exchange::Answered { status, .. } => status,
         Exchange::Silent | Exchange::ConnectTimeout | Exchange::Incomplete { .. } => 504,
         Exchange::Refused(_) | Exchange::Failed(_) => 502,
@@ -109,7 +119,11 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
         let states = probe_voters(&world, timeout).await;
         for (pod, state) in &states {
             let rounds = stuck_rounds.entry(pod.clone()).or_insert(0);
-            *rounds = if *state == NodeState::Stuck { *rounds + 1 } else { 0 };
+            *rounds = if *state == NodeState::Stuck {
+                *rounds + 1
+            } else {
+                0
+            };
         }
         let stuck: Vec<&String> = stuck_rounds
             .iter()
@@ -120,7 +134,14 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
         if now_stuck != stuck_firing {
             stuck_firing = now_stuck;
             let detail = if now_stuck {
-                format!("{} accepts connections but sends nothing", stuck.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{} accepts connections but sends nothing",
+                    stuck
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 "every voter answers".to_string()
             };
@@ -129,13 +150,24 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
         let external = external_health(&world, timeout).await;
         if last_external != Some(external) {
             last_external = Some(external);
-            world.borrow_mut().record(EventKind::ExternalHealth { http_status: external });
+            world.borrow_mut().record(EventKind::ExternalHealth {
+                http_status: external,
+            });
         }
-        unhealthy_rounds = if external == 200 { 0 } else { unhealthy_rounds + 1 };
+        unhealthy_rounds = if external == 200 {
+            0
+        } else {
+            unhealthy_rounds + 1
+        };
         let unavailable = unhealthy_rounds >= alert_after_rounds;
         if unavailable != unavailable_firing {
             unavailable_firing = unavailable;
-            record_alert(&world, HA_UNAVAILABLE_ALERT, unavailable, format!("external health {external}"));
+            record_alert(
+                &world,
+                HA_UNAVAILABLE_ALERT,
+                unavailable,
+                format!("external health {external}"),
+            );
         }
         if stuck_firing && !runbook_started && runbook.runbook == RunbookName::VaultSafeRestart {
             runbook_started = true;
@@ -143,7 +175,12 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
             let world = world.clone();
             tokio::task::spawn_local(async move {
                 let mut actuator = SimActuator::new(world, timeout);
-                drive(&mut SafeRestart::new(params), &mut actuator, RUNBOOK_MAX_COMMANDS).await;
+                drive(
+                    &mut SafeRestart::new(params),
+                    &mut actuator,
+                    RUNBOOK_MAX_COMMANDS,
+                )
+                .await;
             });
         }
         tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
@@ -153,7 +190,11 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
 fn record_alert(world: &SharedWorld, name: &str, firing: bool, detail: String) {
     world.borrow_mut().record(EventKind::Alert {
         name: name.to_string(),
-        state: if firing { AlertState::Firing } else { AlertState::Resolved },
+        state: if firing {
+            AlertState::Firing
+        } else {
+            AlertState::Resolved
+        },
         detail,
     });
 }

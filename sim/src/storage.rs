@@ -35,7 +35,10 @@ pub async fn fsync(world: &SharedWorld, pod: &str, uid: &str) -> Result<(), Fsyn
     let result = loop {
         let status = {
             let w = world.borrow();
-            w.mounts.iter().find(|m| m.pod_uid == uid).map(|m| (m.hung, m.io_failed, m.state))
+            w.mounts
+                .iter()
+                .find(|m| m.pod_uid == uid)
+                .map(|m| (m.hung, m.io_failed, m.state))
         };
         match status {
             None | Some((_, true, _)) => break Err(FsyncError::Io),

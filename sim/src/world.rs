@@ -73,7 +73,8 @@ impl World {
 
     pub fn record(&mut self, kind: EventKind) {
         let t_ms = self.now_ms();
-        self.pending_events.push(firedrill_scenarios::Event { t_ms, kind });
+        self.pending_events
+            .push(firedrill_scenarios::Event { t_ms, kind });
     }
 
     /// Moves the step's events into the trace in time order. A stable sort keeps same-time events in the order

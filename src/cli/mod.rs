@@ -56,7 +56,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             // clap prints help and version to stdout with success; everything else is a usage error.
-            let code = if error.use_stderr() { EXIT_USAGE } else { EXIT_PASS };
+            let code = if error.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_PASS
+            };
             let _ = error.print();
             return ExitCode::from(code);
         }

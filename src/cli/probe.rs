@@ -26,7 +26,8 @@ pub fn execute(command: ProbeCommand) -> u8 {
 
 /// Parses durations such as `3s`, `500ms` or `1m`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text).map_err(|error| format!("{error} (expected e.g. 3s, 500ms, 1m)"))
+    humantime::parse_duration(text)
+        .map_err(|error| format!("{error} (expected e.g. 3s, 500ms, 1m)"))
 }
 
 /// The TLS settings the flags ask for: verified by default, `--insecure` only when asked.

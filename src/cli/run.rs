@@ -49,7 +49,10 @@ pub fn execute(args: RunArgs) -> u8 {
     }
     let verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&verdict).expect("verdicts serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&verdict).expect("verdicts serialize")
+        ),
         Format::Text => print_text(&verdict, &outcome.trace, &args),
     }
     if verdict.passed() {
@@ -75,7 +78,11 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     }
     println!();
     let since_onset = |at: Option<u64>| match (at, verdict.onset_ms) {
-        (Some(at), Some(onset)) => format!("{} after the fault ({} ms)", format_ms(at - onset), at - onset),
+        (Some(at), Some(onset)) => format!(
+            "{} after the fault ({} ms)",
+            format_ms(at - onset),
+            at - onset
+        ),
         (Some(at), None) => format_ms(at),
         (None, _) => "never".to_string(),
     };

@@ -65,7 +65,11 @@ struct Distribution {
 impl Distribution {
     fn of(mut values: Vec<u64>) -> Self {
         values.sort_unstable();
-        let at = |q: f64| values.get(((values.len() as f64 - 1.0) * q).round() as usize).copied();
+        let at = |q: f64| {
+            values
+                .get(((values.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+        };
         Self {
             count: values.len(),
             p50: at(0.5),
@@ -76,7 +80,10 @@ impl Distribution {
 
     fn text(&self) -> String {
         match (self.p50, self.p95, self.max) {
-            (Some(p50), Some(p95), Some(max)) => format!("p50 {p50} ms, p95 {p95} ms, max {max} ms (n={})", self.count),
+            (Some(p50), Some(p95), Some(max)) => format!(
+                "p50 {p50} ms, p95 {p95} ms, max {max} ms (n={})",
+                self.count
+            ),
             _ => "n/a".to_string(),
         }
     }
@@ -102,7 +109,10 @@ pub fn execute(args: SweepArgs) -> u8 {
     let names: Vec<String> = if args.all {
         catalog::names().into_iter().map(String::from).collect()
     } else {
-        vec![args.scenario.clone().expect("clap requires a scenario without --all")]
+        vec![args
+            .scenario
+            .clone()
+            .expect("clap requires a scenario without --all")]
     };
     let mut scenarios = Vec::new();
     for name in &names {
@@ -113,7 +123,11 @@ pub fn execute(args: SweepArgs) -> u8 {
     }
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
         .max(1);
     let total = args.seeds * scenarios.len() as u64;
     let progress = if args.no_progress {
@@ -122,8 +136,10 @@ pub fn execute(args: SweepArgs) -> u8 {
         ProgressBar::new(total)
     };
     progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, {per_sec}, eta {eta} {msg}")
-            .expect("the template is valid"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, {per_sec}, eta {eta} {msg}",
+        )
+        .expect("the template is valid"),
     );
     let started = Instant::now();
     let mut summaries = Vec::new();
@@ -145,7 +161,10 @@ pub fn execute(args: SweepArgs) -> u8 {
         verdict: if all_passed { "pass" } else { "fail" },
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report).expect("reports serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&report).expect("reports serialize")
+        ),
         Format::Text => print_text(&report),
     }
     if all_passed {
@@ -157,7 +176,13 @@ pub fn execute(args: SweepArgs) -> u8 {
 
 /// Runs seeds `start..start+count` on `jobs` threads. Each thread builds its own simulations, since a turmoil
 /// world never crosses threads; only verdicts come back, so memory stays flat however many seeds run.
-fn sweep_one(scenario: &Scenario, start: u64, count: u64, jobs: usize, progress: &ProgressBar) -> Vec<Verdict> {
+fn sweep_one(
+    scenario: &Scenario,
+    start: u64,
+    count: u64,
+    jobs: usize,
+    progress: &ProgressBar,
+) -> Vec<Verdict> {
     let next = AtomicU64::new(0);
     let verdicts = Mutex::new(Vec::with_capacity(count as usize));
     std::thread::scope(|scope| {
@@ -170,7 +195,10 @@ fn sweep_one(scenario: &Scenario, start: u64, count: u64, jobs: usize, progress:
                 let seed = start + index;
                 let outcome = firedrill_sim::run(scenario, seed);
                 let verdict = Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms);
-                verdicts.lock().expect("no worker panics while holding the lock").push(verdict);
+                verdicts
+                    .lock()
+                    .expect("no worker panics while holding the lock")
+                    .push(verdict);
                 progress.inc(1);
             });
         }
@@ -181,7 +209,8 @@ fn sweep_one(scenario: &Scenario, start: u64, count: u64, jobs: usize, progress:
 }
 
 fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
-    let since_onset = |at: Option<u64>, onset: Option<u64>| at.zip(onset).map(|(at, onset)| at - onset);
+    let since_onset =
+        |at: Option<u64>, onset: Option<u64>| at.zip(onset).map(|(at, onset)| at - onset);
     let failures: Vec<Failure> = verdicts
         .iter()
         .filter(|verdict| !verdict.passed())
@@ -223,10 +252,18 @@ fn print_text(report: &SweepReport) {
         println!("     time to detect:  {}", summary.detect_ms.text());
         println!("     time to recover: {}", summary.recover_ms.text());
         for failure in summary.failures.iter().take(20) {
-            println!("     seed {} broke {}: {}", failure.seed, failure.rules.join(", "), failure.replay);
+            println!(
+                "     seed {} broke {}: {}",
+                failure.seed,
+                failure.rules.join(", "),
+                failure.replay
+            );
         }
         if summary.failures.len() > 20 {
-            println!("     … and {} more failing seeds (use --format json for all)", summary.failures.len() - 20);
+            println!(
+                "     … and {} more failing seeds (use --format json for all)",
+                summary.failures.len() - 20
+            );
         }
     }
     let simulated_ms: u64 = report.scenarios.iter().map(|s| s.simulated_ms_total).sum();
@@ -238,5 +275,12 @@ fn print_text(report: &SweepReport) {
         report.runs_per_second,
         simulated_ms as f64 / report.wall_ms.max(1) as f64
     );
-    println!("{}", if report.verdict == "pass" { "PASS" } else { "FAIL" });
+    println!(
+        "{}",
+        if report.verdict == "pass" {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
 }

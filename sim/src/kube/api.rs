@@ -47,9 +47,10 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
     });
     // The session is held while a mount is still in the table and hung, or while a task of the pod still sits
     // in D state on it (a lazy unmount that did not release the task).
-    let session_hung = world.mounts.iter().any(|mount| {
-        mount.pod_uid == pod.uid && mount.hung && !mount.io_failed
-    });
+    let session_hung = world
+        .mounts
+        .iter()
+        .any(|mount| mount.pod_uid == pod.uid && mount.hung && !mount.io_failed);
     let nfs_v42 = world.scenario.topology.nfs_version == "4.2";
     if session_hung && nfs_v42 && world.scenario.hypotheses.force_delete_corrupts_nfs_client {
         if let Some(node) = world.nodes.get_mut(&pod.node) {
@@ -71,7 +72,11 @@ pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(
     let mount = world
         .mounts
         .iter_mut()
-        .find(|mount| mount.node == node && mount.mountpoint == mountpoint && mount.state == MountState::Mounted)
+        .find(|mount| {
+            mount.node == node
+                && mount.mountpoint == mountpoint
+                && mount.state == MountState::Mounted
+        })
         .ok_or_else(|| format!("umount: {mountpoint}: not mounted"))?;
     mount.state = MountState::Detached;
     if releases && mount.hung {

@@ -45,8 +45,12 @@ pub fn tick(world: &mut World) {
     }
     let names: Vec<String> = world.pods.keys().cloned().collect();
     for name in &names {
-        let Some(pod) = world.pods.get(name) else { continue };
-        if pod.phase == PodPhase::ContainerCreating && now_ms >= pod.created_ms + CONTAINER_CREATE_MS {
+        let Some(pod) = world.pods.get(name) else {
+            continue;
+        };
+        if pod.phase == PodPhase::ContainerCreating
+            && now_ms >= pod.created_ms + CONTAINER_CREATE_MS
+        {
             try_start_container(world, name);
         }
         update_readiness(world, name);
@@ -65,7 +69,9 @@ fn node_for(world: &World, pod: &str) -> String {
 }
 
 fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
-    let Some(pod) = world.pods.get_mut(name) else { return };
+    let Some(pod) = world.pods.get_mut(name) else {
+        return;
+    };
     if pod.phase == phase {
         return;
     }
@@ -116,8 +122,13 @@ fn record_process(world: &mut World, process: &Process, state: &str) {
 /// Mounts the pod's volume and starts its container. On a node whose NFSv4.2 client is corrupted the mount
 /// hangs: a `mount.nfs` sits in D state and the pod stays ContainerCreating.
 fn try_start_container(world: &mut World, name: &str) {
-    let Some(pod) = world.pods.get(name).cloned() else { return };
-    let corrupted = world.nodes.get(&pod.node).is_some_and(|node| node.nfs_v42_corrupted);
+    let Some(pod) = world.pods.get(name).cloned() else {
+        return;
+    };
+    let corrupted = world
+        .nodes
+        .get(&pod.node)
+        .is_some_and(|node| node.nfs_v42_corrupted);
     let nfs = world.scenario.topology.storage == firedrill_scenarios::scenario::Storage::Nfs;
     if nfs && corrupted && world.scenario.topology.nfs_version == "4.2" {
         let already_waiting = world
@@ -166,7 +177,10 @@ fn try_start_container(world: &mut World, name: &str) {
         world.mounts.push(mount);
     }
     // vault-helm runs Vault under a `/bin/sh -ec` PID-1 wrapper.
-    for (comm, state) in [("sh", ProcessState::Sleeping), ("vault", ProcessState::Running)] {
+    for (comm, state) in [
+        ("sh", ProcessState::Sleeping),
+        ("vault", ProcessState::Running),
+    ] {
         let process = Process {
             node: pod.node.clone(),
             pid: world.allocate_pid(),
@@ -178,7 +192,9 @@ fn try_start_container(world: &mut World, name: &str) {
         record_process(world, &process, &state.letter().to_string());
         world.processes.push(process);
     }
-    world.vaults.insert(name.to_string(), VaultView::starting(&pod.uid));
+    world
+        .vaults
+        .insert(name.to_string(), VaultView::starting(&pod.uid));
     world.host_ops.push(HostOp::Start(name.to_string()));
     if let Some(pod) = world.pods.get_mut(name) {
         pod.container_started = true;
@@ -188,7 +204,9 @@ fn try_start_container(world: &mut World, name: &str) {
 
 /// Readiness follows `vault status`: unsealed and answering. A process blocked on its disk does not answer.
 fn update_readiness(world: &mut World, name: &str) {
-    let Some(pod) = world.pods.get(name) else { return };
+    let Some(pod) = world.pods.get(name) else {
+        return;
+    };
     if !matches!(pod.phase, PodPhase::Running | PodPhase::Ready) {
         return;
     }
@@ -196,20 +214,31 @@ fn update_readiness(world: &mut World, name: &str) {
         .vaults
         .get(name)
         .is_some_and(|view| view.uid == pod.uid && view.is_answering());
-    set_phase(world, name, if ready { PodPhase::Ready } else { PodPhase::Running });
+    set_phase(
+        world,
+        name,
+        if ready {
+            PodPhase::Ready
+        } else {
+            PodPhase::Running
+        },
+    );
 }
 
 /// Advances a graceful deletion: TERM, then KILL after the grace period, then teardown once nothing runs.
 fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
-    let Some(pod) = world.pods.get(name).cloned() else { return };
-    let Some(termination) = pod.termination.clone() else { return };
+    let Some(pod) = world.pods.get(name).cloned() else {
+        return;
+    };
+    let Some(termination) = pod.termination.clone() else {
+        return;
+    };
     if !termination.term_sent {
         set_termination(world, name, |t| t.term_sent = true);
         // TERM is a signal: a process in D state does not act on it until it wakes.
-        let stoppable = world
-            .processes
-            .iter()
-            .any(|p| p.pod_uid == pod.uid && p.comm == "vault" && p.state != ProcessState::DiskSleep);
+        let stoppable = world.processes.iter().any(|p| {
+            p.pod_uid == pod.uid && p.comm == "vault" && p.state != ProcessState::DiskSleep
+        });
         if stoppable {
             exit_container(world, &pod.uid);
         }
@@ -235,7 +264,9 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
     if blocked {
         return;
     }
-    world.processes.retain(|p| p.pod_uid != pod.uid || p.comm == "mount.nfs");
+    world
+        .processes
+        .retain(|p| p.pod_uid != pod.uid || p.comm == "mount.nfs");
     world.pods.remove(name);
     world.record(EventKind::PodPhase {
         pod: name.to_string(),
@@ -246,7 +277,11 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
 }
 
 fn set_termination(world: &mut World, name: &str, change: impl FnOnce(&mut super::Termination)) {
-    if let Some(termination) = world.pods.get_mut(name).and_then(|pod| pod.termination.as_mut()) {
+    if let Some(termination) = world
+        .pods
+        .get_mut(name)
+        .and_then(|pod| pod.termination.as_mut())
+    {
         change(termination);
     }
 }
@@ -279,7 +314,10 @@ fn kill_container(world: &mut World, name: &str, uid: &str) {
                 view.frozen = true;
             }
         }
-        world.log(name, "received SIGKILL while in uninterruptible I/O; other threads stopped");
+        world.log(
+            name,
+            "received SIGKILL while in uninterruptible I/O; other threads stopped",
+        );
     } else {
         exit_container(world, uid);
     }
@@ -300,7 +338,11 @@ pub fn exit_container(world: &mut World, uid: &str) {
     for process in &exited {
         record_process(world, process, "exited");
     }
-    let owner = world.pods.values().find(|pod| pod.uid == uid).map(|pod| pod.name.clone());
+    let owner = world
+        .pods
+        .values()
+        .find(|pod| pod.uid == uid)
+        .map(|pod| pod.name.clone());
     let view_owner = world
         .vaults
         .iter()
@@ -358,10 +400,17 @@ fn clean_orphans(world: &mut World) {
         .iter()
         .map(|mount| mount.pod_uid.clone())
         .filter(|uid| !world.pods.values().any(|pod| &pod.uid == uid))
-        .filter(|uid| !world.processes.iter().any(|p| &p.pod_uid == uid && p.comm == "vault"))
+        .filter(|uid| {
+            !world
+                .processes
+                .iter()
+                .any(|p| &p.pod_uid == uid && p.comm == "vault")
+        })
         .collect();
     for uid in orphan_uids {
         unmount_idle(world, &uid);
-        world.processes.retain(|p| !(p.pod_uid == uid && p.comm == "sh"));
+        world
+            .processes
+            .retain(|p| !(p.pod_uid == uid && p.comm == "sh"));
     }
 }

@@ -60,7 +60,10 @@ pub fn execute(args: VaultArgs) -> u8 {
         endpoints: results,
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report).expect("reports serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&report).expect("reports serialize")
+        ),
         Format::Text => {
             for result in &report.endpoints {
                 println!(
@@ -71,7 +74,14 @@ pub fn execute(args: VaultArgs) -> u8 {
                     result.detail
                 );
             }
-            println!("{}", if report.healthy { "HEALTHY" } else { "UNHEALTHY" });
+            println!(
+                "{}",
+                if report.healthy {
+                    "HEALTHY"
+                } else {
+                    "UNHEALTHY"
+                }
+            );
         }
     }
     if report.healthy {
