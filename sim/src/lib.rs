@@ -22,6 +22,9 @@ use world::{HostOp, World};
 /// The name of the ops host (monitoring and runbook).
 pub const OPS_HOST: &str = "ops";
 
+/// How often the kubelets and the StatefulSet controller act.
+const KUBELET_SYNC_MS: u64 = 1_000;
+
 /// Vault's API port, where probes connect.
 pub fn vault_api_port() -> u16 {
     8200
@@ -79,6 +82,7 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
     world.borrow_mut().flush_events();
 
     let mut active_faults = Vec::new();
+    let mut last_kubelet_sync_ms = 0;
     while (sim.elapsed().as_millis() as u64) < duration_ms {
         if let Err(error) = sim.step() {
             panic!("simulation failed: {error}");
@@ -86,7 +90,11 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
         let mut w = world.borrow_mut();
         w.driver_now_ms = sim.elapsed().as_millis() as u64;
         faults::apply(&mut w, &mut active_faults);
-        kube::tick(&mut w);
+        // The kubelet's sync loop runs about once a second, not on every network tick.
+        if w.driver_now_ms >= last_kubelet_sync_ms + KUBELET_SYNC_MS {
+            last_kubelet_sync_ms = w.driver_now_ms;
+            kube::tick(&mut w);
+        }
         let ops: Vec<HostOp> = w.host_ops.drain(..).collect();
         w.flush_events();
         drop(w);

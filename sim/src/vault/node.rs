@@ -127,11 +127,9 @@ impl Node {
     async fn persist(&self) -> Result<(), FsyncError> {
         match fsync(&self.world, &self.pod, &self.uid).await {
             Ok(()) => {
-                let state = self.raft.borrow().persistent.clone();
-                self.world
-                    .borrow_mut()
-                    .volumes
-                    .insert(self.pod.clone(), state);
+                let mut world = self.world.borrow_mut();
+                let volume = world.volumes.entry(self.pod.clone()).or_default();
+                self.raft.borrow_mut().persist_into(volume);
                 Ok(())
             }
             Err(FsyncError::Io) => {
@@ -243,8 +241,7 @@ async fn main_loop(
                 let now_ms = node.now_ms();
                 if role == Role::Leader {
                     // A client write (and its audit record): appended, fsynced, then replicated.
-                    let term = node.raft.borrow().term();
-                    node.raft.borrow_mut().persistent.log.push(term);
+                    node.raft.borrow_mut().append_own();
                     if node.persist().await.is_err() {
                         return;
                     }
@@ -417,6 +414,9 @@ async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
 async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
     let mut client = PeerClient::new(&peer, CLUSTER_PORT);
     let interval = Duration::from_millis(node.timing.heartbeat_interval_ms);
+    // A heartbeat waits as long as any RPC for its answer. A deadline of one interval would expire on ordinary
+    // round trips and reconnect every time, which is neither what hashicorp/raft does nor cheap to simulate.
+    let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
     loop {
         if node.is_frozen() || !still_leading(&node, term) {
             return;
@@ -431,7 +431,7 @@ async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
         };
         let started = tokio::time::Instant::now();
         if let Ok(Rpc::HeartbeatResponse { term: their_term }) =
-            client.call(&request, interval).await
+            client.call(&request, deadline).await
         {
             if node.raft.borrow_mut().observe_term(their_term) {
                 node.publish();

@@ -50,6 +50,8 @@ pub struct RaftCore {
     votes: BTreeSet<String>,
     pub match_index: BTreeMap<String, u64>,
     pub next_index: BTreeMap<String, u64>,
+    /// The first log position changed since the last persist, so persisting copies only the new suffix.
+    unpersisted_from: usize,
 }
 
 impl RaftCore {
@@ -65,7 +67,25 @@ impl RaftCore {
             votes: BTreeSet::new(),
             match_index: BTreeMap::new(),
             next_index: BTreeMap::new(),
+            unpersisted_from: usize::MAX,
         }
+    }
+
+    /// Appends an entry of the current term, as a leader does for a client write.
+    pub fn append_own(&mut self) {
+        self.unpersisted_from = self.unpersisted_from.min(self.persistent.log.len());
+        let term = self.persistent.term;
+        self.persistent.log.push(term);
+    }
+
+    /// Writes what changed since the last persist into the volume's copy.
+    pub fn persist_into(&mut self, volume: &mut PersistentState) {
+        volume.term = self.persistent.term;
+        volume.voted_for.clone_from(&self.persistent.voted_for);
+        let from = self.unpersisted_from.min(volume.log.len()).min(self.persistent.log.len());
+        volume.log.truncate(from);
+        volume.log.extend_from_slice(&self.persistent.log[from..]);
+        self.unpersisted_from = usize::MAX;
     }
 
     pub fn term(&self) -> u64 {
@@ -154,6 +174,7 @@ impl RaftCore {
                 }
                 self.persistent.log.truncate((index - 1) as usize);
             }
+            self.unpersisted_from = self.unpersisted_from.min(self.persistent.log.len());
             self.persistent.log.push(*entry_term);
             persist = true;
         }
@@ -341,9 +362,34 @@ mod tests {
         let mut a = core("a");
         a.become_candidate(0);
         assert!(a.on_vote_response("b", 1, true, 1));
-        a.persistent.log.push(1);
+        a.append_own();
         a.on_append_response("b", 1, true, 1);
         assert_eq!(a.commit, 1);
+    }
+
+    #[test]
+    fn persisting_copies_exactly_the_log() {
+        let mut a = core("a");
+        let mut volume = PersistentState::default();
+        a.become_candidate(0);
+        a.append_own();
+        a.append_own();
+        a.persist_into(&mut volume);
+        assert_eq!(volume, a.persistent);
+        a.on_append(
+            AppendRequest {
+                term: 3,
+                leader: "b",
+                prev_index: 1,
+                prev_term: 1,
+                entries: &[3, 3, 3],
+                commit: 0,
+            },
+            0,
+        );
+        a.persist_into(&mut volume);
+        assert_eq!(volume, a.persistent);
+        assert_eq!(volume.log, vec![1, 3, 3, 3]);
     }
 
     #[test]
