@@ -101,7 +101,7 @@ fn default_leader() -> Spanned<String> {
     Spanned::new(0..0, "random".to_string())
 }
 fn default_write_interval_ms() -> u64 {
-    1_000
+    5_000
 }
 fn default_unseal_ms() -> u64 {
     5_000
