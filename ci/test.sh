@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command: lint, every test tier (unit, simulation, CLI, real registry in Docker), and the
+# scenario catalog swept in simulation. It installs what the tests need when it is missing. `.ci/run` calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seeds="${FIREDRILL_CI_SEEDS:-1000}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (default features, and with the docker backend)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features docker -- -D warnings
+
+step "unit, simulation and CLI tests"
+cargo test --workspace --release
+
+step "tests against a real registry in Docker"
+bash ci/docker-tests.sh
+
+step "the whole catalog, $seeds seeds each, in simulation"
+cargo run --release --quiet -- sweep --all --seeds "$seeds" --no-progress
