@@ -1,6 +1,8 @@
 //! The built-in scenario catalog, embedded in the binary so `firedrill` runs from any directory.
 
+use crate::drill::Drill;
 use crate::parse_error::ParseError;
+use crate::runbook::RunbookFile;
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,88 @@ pub const ENTRIES: &[(&str, &str)] = &[
         "vault-slow-disk",
         include_str!("../catalog/vault-slow-disk.toml"),
     ),
+    (
+        "registry-orphan-index",
+        include_str!("../catalog/registry-orphan-index.toml"),
+    ),
+    (
+        "registry-orphan-api-cleanup",
+        include_str!("../catalog/registry-orphan-api-cleanup.toml"),
+    ),
+    (
+        "registry-orphan-gc-sweep",
+        include_str!("../catalog/registry-orphan-gc-sweep.toml"),
+    ),
+    (
+        "registry-healthy",
+        include_str!("../catalog/registry-healthy.toml"),
+    ),
 ];
+
+/// Every catalog runbook: its name and the text of `scenarios/runbooks/<name>.toml`.
+pub const RUNBOOKS: &[(&str, &str)] = &[
+    (
+        "vault-safe-restart",
+        include_str!("../runbooks/vault-safe-restart.toml"),
+    ),
+    (
+        "unsafe/force-delete-first",
+        include_str!("../runbooks/unsafe/force-delete-first.toml"),
+    ),
+    (
+        "unsafe/skip-lazy-unmount",
+        include_str!("../runbooks/unsafe/skip-lazy-unmount.toml"),
+    ),
+    (
+        "unsafe/recovered-on-first-200",
+        include_str!("../runbooks/unsafe/recovered-on-first-200.toml"),
+    ),
+    (
+        "unsafe/stop-start-without-boot-order-check",
+        include_str!("../runbooks/unsafe/stop-start-without-boot-order-check.toml"),
+    ),
+    (
+        "unsafe/delete-two-voters",
+        include_str!("../runbooks/unsafe/delete-two-voters.toml"),
+    ),
+];
+
+/// Loads a runbook: a catalog name, or a path to a runbook file.
+pub fn load_runbook(name_or_path: &str) -> Result<RunbookFile, LoadError> {
+    if let Some((name, source)) = RUNBOOKS.iter().find(|(name, _)| *name == name_or_path) {
+        let path = PathBuf::from(format!("scenarios/runbooks/{name}.toml"));
+        return RunbookFile::parse(&path, source).map_err(LoadError::Parse);
+    }
+    let path = Path::new(name_or_path);
+    if name_or_path.ends_with(".toml") || path.is_file() {
+        return RunbookFile::load(path).map_err(LoadError::Parse);
+    }
+    Err(LoadError::Unknown {
+        name: name_or_path.to_string(),
+        known: RUNBOOKS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Resolves a scenario's `recovery.runbook`; an unknown name is an error at that value in the scenario file.
+pub fn resolve_runbook(
+    scenario_path: &Path,
+    scenario_source: &str,
+    name: &toml::Spanned<String>,
+) -> Result<Option<RunbookFile>, ParseError> {
+    if name.get_ref() == "none" {
+        return Ok(None);
+    }
+    match load_runbook(name.get_ref()) {
+        Ok(runbook) => Ok(Some(runbook)),
+        Err(LoadError::Parse(error)) => Err(error),
+        Err(LoadError::Unknown { known, .. }) => Err(ParseError::at_offset(
+            scenario_path,
+            scenario_source,
+            name.span().start,
+            format!("expected \"none\", a runbook path or one of {known}, found \"{}\"", name.get_ref()),
+        )),
+    }
+}
 
 /// The path a catalog entry is reported under in errors.
 pub fn path_of(name: &str) -> PathBuf {
@@ -45,6 +128,21 @@ pub fn load(name_or_path: &str) -> Result<Scenario, LoadError> {
     })
 }
 
+/// Loads a catalog drill of any kind by name, or a scenario file of any kind.
+pub fn load_drill(name_or_path: &str) -> Result<Drill, LoadError> {
+    if let Some((name, source)) = ENTRIES.iter().find(|(name, _)| *name == name_or_path) {
+        return Drill::parse(&path_of(name), source).map_err(LoadError::Parse);
+    }
+    let path = Path::new(name_or_path);
+    if name_or_path.ends_with(".toml") || path.is_file() {
+        return Drill::load(path).map_err(LoadError::Parse);
+    }
+    Err(LoadError::Unknown {
+        name: name_or_path.to_string(),
+        known: names().join(", "),
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
@@ -62,8 +160,8 @@ mod tests {
     #[test]
     fn every_catalog_entry_parses_and_is_named_like_its_file() {
         for (name, _) in ENTRIES {
-            let scenario = load(name).unwrap_or_else(|error| panic!("{error}"));
-            assert_eq!(&scenario.name, name);
+            let drill = load_drill(name).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(drill.name(), *name);
         }
     }
 

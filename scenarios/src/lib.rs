@@ -5,14 +5,17 @@
 
 pub mod catalog;
 pub mod checkers;
+pub mod drill;
 pub mod duration;
 pub mod parse_error;
+pub mod registry;
 pub mod runbook;
 pub mod scenario;
 pub mod schedule;
 pub mod trace;
 pub mod verdict;
 
+pub use drill::Drill;
 pub use parse_error::ParseError;
 pub use scenario::Scenario;
 pub use schedule::Schedule;

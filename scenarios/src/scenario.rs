@@ -25,6 +25,9 @@ pub struct Scenario {
     pub probes: Probes,
     pub recovery: Recovery,
     pub expect: Expectations,
+    /// The runbook `recovery.runbook` names, resolved when the scenario is loaded (or replaced by `--runbook`).
+    #[serde(skip)]
+    pub runbook: Option<crate::runbook::RunbookFile>,
 }
 
 /// Knobs of the simulated network and clock. The tick bounds both the cost and the time resolution of a run.
@@ -86,6 +89,22 @@ pub struct Topology {
     /// Delay from process start to unsealed, as with auto-unseal.
     #[serde(default = "default_unseal_ms")]
     pub unseal_ms: u64,
+    /// Nodes whose VM config names a boot disk that is not the OS disk (`bootdisk: scsi0` while the OS is on
+    /// scsi1): hidden until the next cold boot, which then tries iPXE and fails.
+    #[serde(default)]
+    pub stale_bootdisk_nodes: Vec<String>,
+    /// From a guest reboot to the node being Ready; the CSI driver registers some seconds later.
+    #[serde(default = "default_node_boot_ms")]
+    pub node_boot_ms: u64,
+    #[serde(default = "default_csi_register_ms")]
+    pub csi_register_ms: u64,
+}
+
+fn default_node_boot_ms() -> u64 {
+    60_000
+}
+fn default_csi_register_ms() -> u64 {
+    15_000
 }
 
 fn default_nfs_version() -> String {
@@ -129,6 +148,10 @@ pub struct Hypotheses {
     /// so later v4.2 mounts on that node hang until a reboot (v4.1 still works).
     #[serde(default = "yes")]
     pub force_delete_corrupts_nfs_client: bool,
+    /// Incident belief: `qm reset` can be a no-op (same QEMU PID, no reboot). Upstream (qemu-server `vm_reset`,
+    /// QMP `system_reset`): it reboots the guest inside the same QEMU process, so the PID never changes.
+    #[serde(default = "yes")]
+    pub qm_reset_is_noop: bool,
 }
 
 fn yes() -> bool {
@@ -140,6 +163,7 @@ impl Default for Hypotheses {
         Self {
             lazy_umount_releases_d_state: true,
             force_delete_corrupts_nfs_client: true,
+            qm_reset_is_noop: true,
         }
     }
 }
@@ -196,22 +220,12 @@ fn default_alert_after_rounds() -> u32 {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recovery {
-    pub runbook: RunbookName,
-    #[serde(default)]
-    pub params: crate::runbook::SafeRestartParams,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunbookName {
-    /// Seed 000's safe restart sequence.
-    VaultSafeRestart,
-    /// Watch only; never act.
-    None,
+    /// A runbook of the catalog (`vault-safe-restart`), a path to a runbook file, or `none` to watch only.
+    pub runbook: Spanned<String>,
 }
 
 /// What the trace must show. Each expectation is judged by its own checker.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
     /// The stuck-leader alert fires within this long of the fault's onset.
@@ -229,14 +243,28 @@ pub struct Expectations {
     /// This many voters are ready when the run ends.
     #[serde(default)]
     pub voters_ready_at_end: Option<usize>,
+    /// Recovery may be declared only after external health held 200 this long (DOMAIN.md §7.4).
+    #[serde(default = "default_sustained_health_ms")]
+    pub sustained_health_ms: u64,
+    /// Once every fault has healed, health is 200 within this long and stays so (liveness).
+    #[serde(default = "default_liveness_budget_ms")]
+    pub liveness_budget_ms: u64,
+}
+
+fn default_sustained_health_ms() -> u64 {
+    900_000
+}
+fn default_liveness_budget_ms() -> u64 {
+    300_000
 }
 
 impl Scenario {
     /// Parses and validates a scenario file's text; `path` is only used to locate errors.
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ParseError> {
-        let scenario: Scenario =
+        let mut scenario: Scenario =
             toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
         scenario.validate(path, source)?;
+        scenario.runbook = crate::catalog::resolve_runbook(path, source, &scenario.recovery.runbook)?;
         Ok(scenario)
     }
 
@@ -303,6 +331,11 @@ impl Scenario {
                     fault.target.span().start,
                     "expected latency_ms for a slow_fsync fault".into(),
                 ));
+            }
+        }
+        for node in &self.topology.stale_bootdisk_nodes {
+            if !self.topology.nodes.contains(node) {
+                return Err(fail(0, format!("expected stale_bootdisk_nodes to name nodes of topology.nodes, found \"{node}\"")));
             }
         }
         if self.sim.tick_ms == 0 || self.sim.min_latency_ms > self.sim.max_latency_ms {

@@ -100,6 +100,30 @@ pub enum EventKind {
         outcome: String,
     },
     RunFinished {},
+    /// What the seed decided for a registry drill: when each push, cleanup, GC and probe round happens.
+    RegistryPlanDrawn {
+        plan: crate::registry::RegistryPlan,
+    },
+    /// The registry a registry drill runs against, with the version it states itself.
+    RegistryStarted {
+        backend: String,
+        version: String,
+    },
+    /// A push, cleanup or GC carried out on the registry, with what it did.
+    RegistryOperation {
+        operation: String,
+        detail: String,
+    },
+    /// One scan of the registry: the integrity probe through the API, or the naive blob-presence scan on disk.
+    /// `findings` name each broken object as `<kind> <repository>@<reference>`.
+    RegistryScan {
+        scanner: String,
+        reported: u64,
+        findings: Vec<String>,
+        requests: u64,
+        latency_ms: u64,
+        error: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! The verdict of one run, computed from its trace alone.
 
 use crate::checkers::{self, CheckResult};
+use crate::registry::RegistryScenario;
 use crate::scenario::Scenario;
 use crate::trace::{EventKind, Trace};
 use serde::Serialize;
@@ -21,6 +22,9 @@ pub struct Verdict {
     pub actions: Vec<ActionSummary>,
     pub checks: Vec<CheckResult>,
     pub runbook_outcome: Option<String>,
+    /// For a registry drill: the version the registry stated, as the trace records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_version: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -35,6 +39,28 @@ pub struct ActionSummary {
 impl Verdict {
     pub fn judge(scenario: &Scenario, seed: u64, trace: &Trace, wall_ms: u64) -> Verdict {
         let checks = checkers::check_all(scenario, trace);
+        Self::from_checks(&scenario.name, seed, trace, wall_ms, checks)
+    }
+
+    /// Judges a registry drill's trace with the registry's checkers.
+    pub fn judge_registry(
+        scenario: &RegistryScenario,
+        seed: u64,
+        trace: &Trace,
+        wall_ms: u64,
+    ) -> Verdict {
+        let checks = checkers::check_all_registry(scenario, trace);
+        Self::from_checks(&scenario.name, seed, trace, wall_ms, checks)
+    }
+
+    /// The figures every verdict has, taken from the trace, around checks already run on it.
+    fn from_checks(
+        name: &str,
+        seed: u64,
+        trace: &Trace,
+        wall_ms: u64,
+        checks: Vec<CheckResult>,
+    ) -> Verdict {
         let onset_ms = checkers::fault_onset_ms(trace);
         let actions = trace
             .iter()
@@ -59,8 +85,12 @@ impl Verdict {
             EventKind::RunbookFinished { outcome } => Some(outcome.clone()),
             _ => None,
         });
+        let registry_version = trace.iter().find_map(|event| match &event.kind {
+            EventKind::RegistryStarted { version, .. } => Some(version.clone()),
+            _ => None,
+        });
         Verdict {
-            scenario: scenario.name.clone(),
+            scenario: name.to_string(),
             seed,
             verdict: if checks.iter().all(|check| check.passed) {
                 "pass"
@@ -75,6 +105,7 @@ impl Verdict {
             actions,
             checks,
             runbook_outcome,
+            registry_version,
         }
     }
 
@@ -131,6 +162,21 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
                 EventKind::NodeState { node, state } => format!("node      {node} {state}"),
                 EventKind::RecoveryDeclared { detail } => format!("recovered declared ({detail})"),
                 EventKind::RunbookFinished { outcome } => format!("runbook   finished: {outcome}"),
+                EventKind::RegistryStarted { backend, version } => {
+                    format!("registry  {version} ({backend})")
+                }
+                EventKind::RegistryOperation { operation, detail } => {
+                    format!("operation {operation}: {detail}")
+                }
+                EventKind::RegistryScan {
+                    scanner,
+                    reported,
+                    requests,
+                    latency_ms,
+                    ..
+                } => format!(
+                    "scan      {scanner}: {reported} broken ({requests} requests, {latency_ms} ms)"
+                ),
                 _ => return None,
             };
             Some(format!("{:>10}  {line}", format_ms(event.t_ms)))

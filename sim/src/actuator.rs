@@ -89,7 +89,32 @@ impl Actuator for SimActuator {
                             .map(process_info)
                             .collect(),
                     ),
-                    Query::ProbeVoters | Query::ExternalHealth => unreachable!("handled above"),
+                    Query::VmStatus { node } => match w.vms.get(node) {
+                        Some(vm) => Observation::Vm {
+                            qemu_pid: vm.qemu_pid,
+                            boot_id: vm.boot_id,
+                            running: true,
+                        },
+                        None => Observation::ActionFailed(format!("no VM for node {node}")),
+                    },
+                    Query::BootOrder { node } => match w.vms.get(node) {
+                        Some(vm) => Observation::BootOrder {
+                            ok: vm.bootdisk == vm.os_disk,
+                            detail: format!("bootdisk: {} (OS disk {})", vm.bootdisk, vm.os_disk),
+                        },
+                        None => Observation::ActionFailed(format!("no VM for node {node}")),
+                    },
+                    Query::NodeStatus { node } => {
+                        let now_ms = w.now_ms();
+                        let vm = w.vms.get(node);
+                        Observation::Node {
+                            ready: vm.is_some_and(|vm| vm.node_ready()),
+                            csi_registered: vm.is_some_and(|vm| vm.csi_registered(now_ms)),
+                        }
+                    }
+                    Query::ProbeVoters | Query::ExternalHealth | Query::TestMount { .. } => {
+                        unreachable!("handled above")
+                    }
                 }
             }
         }
@@ -103,6 +128,9 @@ impl Actuator for SimActuator {
             Action::LazyUnmount { node, mountpoint } => {
                 kube::lazy_unmount(&mut w, node, mountpoint)
             }
+            Action::VmReset { node } => crate::hypervisor::reset(&mut w, node),
+            Action::VmStopStart { node } => crate::hypervisor::stop_start(&mut w, node),
+            Action::FixBootOrder { node } => crate::hypervisor::fix_boot_order(&mut w, node),
         };
         match result {
             Ok(()) => Observation::Done,

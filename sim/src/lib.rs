@@ -6,6 +6,7 @@
 pub mod actuator;
 pub mod connector;
 pub mod faults;
+pub mod hypervisor;
 pub mod kube;
 pub mod ops;
 pub mod registry;

@@ -8,8 +8,7 @@ use firedrill_probes::http::{get_once, Exchange};
 use firedrill_probes::vault::{probe_all, NodeState, HEALTH_PATH};
 use firedrill_probes::Endpoint;
 use firedrill_scenarios::checkers::STUCK_ALERT;
-use firedrill_scenarios::runbook::{drive, SafeRestart};
-use firedrill_scenarios::scenario::RunbookName;
+use firedrill_scenarios::runbook::{drive, Engine};
 use firedrill_scenarios::trace::AlertState;
 use firedrill_scenarios::EventKind;
 use std::collections::BTreeMap;
@@ -105,14 +104,13 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
             Duration::from_millis(probe.interval_ms),
             Duration::from_millis(probe.timeout_ms),
             probe.alert_after_rounds,
-            w.scenario.recovery.clone(),
+            w.scenario.runbook.clone(),
         )
     };
     let mut stuck_rounds: BTreeMap<String, u32> = BTreeMap::new();
     let mut unhealthy_rounds = 0u32;
     let mut stuck_firing = false;
     let mut unavailable_firing = false;
-    let mut last_external = None;
     let mut runbook_started = false;
     loop {
         let started = tokio::time::Instant::now();
@@ -148,12 +146,7 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
             record_alert(&world, STUCK_ALERT, now_stuck, detail);
         }
         let external = external_health(&world, timeout).await;
-        if last_external != Some(external) {
-            last_external = Some(external);
-            world.borrow_mut().record(EventKind::ExternalHealth {
-                http_status: external,
-            });
-        }
+        world.borrow_mut().record_external_health(external);
         unhealthy_rounds = if external == 200 {
             0
         } else {
@@ -169,19 +162,15 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
                 format!("external health {external}"),
             );
         }
-        if stuck_firing && !runbook_started && runbook.runbook == RunbookName::VaultSafeRestart {
-            runbook_started = true;
-            let params = runbook.params.clone();
-            let world = world.clone();
-            tokio::task::spawn_local(async move {
-                let mut actuator = SimActuator::new(world, timeout);
-                drive(
-                    &mut SafeRestart::new(params),
-                    &mut actuator,
-                    RUNBOOK_MAX_COMMANDS,
-                )
-                .await;
-            });
+        if stuck_firing && !runbook_started {
+            if let Some(runbook) = runbook.clone() {
+                runbook_started = true;
+                let world = world.clone();
+                tokio::task::spawn_local(async move {
+                    let mut actuator = SimActuator::new(world, timeout);
+                    drive(&mut Engine::new(runbook), &mut actuator, RUNBOOK_MAX_COMMANDS).await;
+                });
+            }
         }
         tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
     }

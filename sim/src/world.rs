@@ -30,6 +30,9 @@ pub struct World {
     pub mounts: Vec<Mount>,
     pub volumes: BTreeMap<String, crate::vault::PersistentState>,
     pub vaults: BTreeMap<String, crate::vault::VaultView>,
+    pub vms: BTreeMap<String, crate::hypervisor::Vm>,
+    /// The last external health status recorded, so every poller records only changes.
+    last_external_health: Option<u16>,
     logs: BTreeMap<String, VecDeque<String>>,
     /// Host software to stop or (re)start, carried out by the driver between steps.
     pub host_ops: Vec<HostOp>,
@@ -57,6 +60,8 @@ impl World {
             mounts: Vec::new(),
             volumes: BTreeMap::new(),
             vaults: BTreeMap::new(),
+            vms: BTreeMap::new(),
+            last_external_health: None,
             logs: BTreeMap::new(),
             host_ops: Vec::new(),
             next_pid: 4000,
@@ -89,6 +94,14 @@ impl World {
     pub fn into_trace(mut self) -> Trace {
         self.flush_events();
         self.trace
+    }
+
+    /// Records the user-facing health when it changed since any poller last saw it.
+    pub fn record_external_health(&mut self, http_status: u16) {
+        if self.last_external_health != Some(http_status) {
+            self.last_external_health = Some(http_status);
+            self.record(EventKind::ExternalHealth { http_status });
+        }
     }
 
     pub fn allocate_pid(&mut self) -> u32 {

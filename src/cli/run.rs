@@ -22,6 +22,33 @@ pub struct RunArgs {
     /// Output format. With json, `SEED=N` goes to stderr so stdout is a single JSON object.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Run this runbook instead of the scenario's: a catalog runbook (`vault-safe-restart`,
+    /// `unsafe/force-delete-first`, …) or a path to a runbook .toml file.
+    #[arg(long, value_name = "RUNBOOK")]
+    pub runbook: Option<String>,
+    /// Run this exact schedule instead of drawing one from the seed: a JSON schedule, inline or as a file path,
+    /// as `firedrill check` prints for a shrunk counterexample.
+    #[arg(long, value_name = "JSON|FILE")]
+    pub schedule: Option<String>,
+}
+
+/// Loads the scenario and applies `--runbook`.
+pub fn load_scenario(name: &str, runbook: Option<&str>) -> Result<firedrill_scenarios::Scenario, String> {
+    let mut scenario = catalog::load(name).map_err(|error| error.to_string())?;
+    if let Some(runbook) = runbook {
+        scenario.runbook = Some(catalog::load_runbook(runbook).map_err(|error| error.to_string())?);
+    }
+    Ok(scenario)
+}
+
+/// Parses `--schedule`: inline JSON when it starts with `{`, else a file holding it.
+fn load_schedule(text: &str) -> Result<firedrill_scenarios::Schedule, String> {
+    let json = if text.trim_start().starts_with('{') {
+        text.to_string()
+    } else {
+        std::fs::read_to_string(text).map_err(|error| format!("cannot read schedule {text}: {error}"))?
+    };
+    serde_json::from_str(&json).map_err(|error| format!("invalid schedule: {error}"))
 }
 
 pub fn execute(args: RunArgs) -> u8 {
@@ -31,11 +58,17 @@ pub fn execute(args: RunArgs) -> u8 {
         Format::Text => println!("SEED={seed}"),
         Format::Json => eprintln!("SEED={seed}"),
     }
-    let scenario = match catalog::load(&args.scenario) {
+    let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
         Ok(scenario) => scenario,
         Err(error) => return usage_error(error),
     };
-    let outcome = firedrill_sim::run(&scenario, seed);
+    let outcome = match &args.schedule {
+        None => firedrill_sim::run(&scenario, seed),
+        Some(text) => match load_schedule(text) {
+            Ok(schedule) => firedrill_sim::run_schedule(&scenario, &schedule),
+            Err(error) => return usage_error(error),
+        },
+    };
     if let Some(path) = &args.trace {
         let written = std::fs::File::create(path)
             .map(std::io::BufWriter::new)
@@ -113,8 +146,13 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     if verdict.passed() {
         println!("PASS");
     } else {
+        let runbook = args
+            .runbook
+            .as_ref()
+            .map(|runbook| format!(" --runbook {runbook}"))
+            .unwrap_or_default();
         println!(
-            "FAIL: {}\nreplay: firedrill run {} --seed {}",
+            "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
             verdict.failed_rules().join(", "),
             args.scenario,
             verdict.seed

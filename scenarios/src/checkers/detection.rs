@@ -6,12 +6,17 @@ use crate::trace::{AlertState, EventKind, Trace};
 /// The alert that seed 000 wished it had: a voter accepts connections but answers nothing.
 pub const STUCK_ALERT: &str = "VaultRaftLeaderStuck";
 
-/// When the stuck-leader alert first fired at or after `onset_ms`.
+/// The alerts that count as detection: the Vault stuck-leader alert and the registry integrity alert.
+const DETECTION_ALERTS: [&str; 2] = [STUCK_ALERT, crate::registry::INTEGRITY_ALERT];
+
+/// When a detection alert (the stuck-leader or the registry integrity alert) first fired at or after `onset_ms`.
 pub fn detected_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
     let onset_ms = onset_ms?;
     trace.iter().find_map(|event| match &event.kind {
         EventKind::Alert { name, state, .. }
-            if name == STUCK_ALERT && *state == AlertState::Firing && event.t_ms >= onset_ms =>
+            if DETECTION_ALERTS.contains(&name.as_str())
+                && *state == AlertState::Firing
+                && event.t_ms >= onset_ms =>
         {
             Some(event.t_ms)
         }

@@ -24,6 +24,7 @@ pub async fn drive(
     for _ in 0..max_commands {
         let now_ms = actuator.now_ms();
         let (step, command) = runbook.next(now_ms, observation);
+        let step = step.as_str();
         observation = match command {
             Command::Finish(outcome) => {
                 if outcome == Outcome::Recovered {
@@ -35,6 +36,16 @@ pub async fn drive(
                     outcome: outcome.summary(),
                 });
                 return outcome;
+            }
+            Command::Record { action, target } => {
+                actuator.record(EventKind::Action {
+                    step: step.to_string(),
+                    action,
+                    target,
+                    destructive: false,
+                    outcome: "ok".to_string(),
+                });
+                Observation::Done
             }
             Command::Wait { duration_ms } => {
                 actuator.wait(duration_ms).await;

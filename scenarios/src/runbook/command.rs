@@ -7,6 +7,8 @@ pub enum Command {
     Observe(Query),
     Act(Action),
     Wait { duration_ms: u64 },
+    /// A decision worth a line in the trace (the diagnosis was confirmed); the world is not touched.
+    Record { action: String, target: String },
     Finish(Outcome),
 }
 
@@ -29,6 +31,18 @@ pub enum Query {
     DStateProcesses { node: String },
     /// `curl https://vault…/v1/sys/health` through the `vault-active` service.
     ExternalHealth,
+    /// `timeout T mount -t nfs -o nfsvers=V … /tmp/nfstest` on a node.
+    TestMount {
+        node: String,
+        nfsvers: String,
+        timeout_ms: u64,
+    },
+    /// `qm status` plus the guest's boot id: the QEMU PID and whether the guest rebooted.
+    VmStatus { node: String },
+    /// `grep -E 'boot|scsi[0-9]+:' /etc/pve/qemu-server/<vmid>.conf`.
+    BootOrder { node: String },
+    /// `kubectl get node` and the CSI driver's registration.
+    NodeStatus { node: String },
 }
 
 /// Changes to the world. Every action is destructive in the sense of DOMAIN.md §7.
@@ -40,6 +54,12 @@ pub enum Action {
     ForceDeletePod { pod: String },
     /// `umount -l` on the node.
     LazyUnmount { node: String, mountpoint: String },
+    /// `qm reset <vmid>`.
+    VmReset { node: String },
+    /// `qm stop <vmid> && qm start <vmid>`: a cold boot.
+    VmStopStart { node: String },
+    /// `qm set <vmid> --boot order=<os disk>`.
+    FixBootOrder { node: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +74,10 @@ pub enum Observation {
     Processes(Vec<ProcessInfo>),
     Mounts(Vec<MountInfo>),
     HttpStatus(u16),
+    MountTest { hung: bool },
+    Vm { qemu_pid: u32, boot_id: u32, running: bool },
+    BootOrder { ok: bool, detail: String },
+    Node { ready: bool, csi_registered: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +120,9 @@ impl Action {
             Action::DeletePod { .. } => "delete_pod",
             Action::ForceDeletePod { .. } => "force_delete_pod",
             Action::LazyUnmount { .. } => "lazy_unmount",
+            Action::VmReset { .. } => "vm_reset",
+            Action::VmStopStart { .. } => "vm_stop_start",
+            Action::FixBootOrder { .. } => "fix_boot_order",
         }
     }
 
@@ -103,6 +130,7 @@ impl Action {
         match self {
             Action::DeletePod { pod } | Action::ForceDeletePod { pod } => pod.clone(),
             Action::LazyUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
+            Action::VmReset { node } | Action::VmStopStart { node } | Action::FixBootOrder { node } => node.clone(),
         }
     }
 }
@@ -118,6 +146,10 @@ impl Query {
             Query::Mounts { .. } => "mounts",
             Query::DStateProcesses { .. } => "d_state_processes",
             Query::ExternalHealth => "external_health",
+            Query::TestMount { .. } => "test_mount",
+            Query::VmStatus { .. } => "vm_status",
+            Query::BootOrder { .. } => "check_boot_order",
+            Query::NodeStatus { .. } => "node_status",
         }
     }
 
@@ -129,7 +161,11 @@ impl Query {
             Query::Processes { node, pod_uid } | Query::Mounts { node, pod_uid } => {
                 format!("{node}:{pod_uid}")
             }
-            Query::DStateProcesses { node } => node.clone(),
+            Query::DStateProcesses { node }
+            | Query::VmStatus { node }
+            | Query::BootOrder { node }
+            | Query::NodeStatus { node } => node.clone(),
+            Query::TestMount { node, nfsvers, .. } => format!("{node} nfsvers={nfsvers}"),
         }
     }
 }
@@ -160,6 +196,12 @@ impl Observation {
                 .collect::<Vec<_>>()
                 .join(" "),
             Observation::HttpStatus(status) => status.to_string(),
+            Observation::MountTest { hung } => if *hung { "timed out".into() } else { "MOUNT_OK".into() },
+            Observation::Vm { qemu_pid, boot_id, running } => {
+                format!("pid={qemu_pid} boot_id={boot_id} running={running}")
+            }
+            Observation::BootOrder { ok, detail } => format!("ok={ok} {detail}"),
+            Observation::Node { ready, csi_registered } => format!("ready={ready} csi={csi_registered}"),
         }
     }
 }

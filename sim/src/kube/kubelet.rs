@@ -23,6 +23,7 @@ pub fn start_cluster(world: &mut World) {
             },
         );
     }
+    crate::hypervisor::start(world);
     for pod in world.scenario.voter_names() {
         create_pod(world, &pod);
         try_start_container(world, &pod);
@@ -31,6 +32,7 @@ pub fn start_cluster(world: &mut World) {
 
 /// One pass of every kubelet and of the StatefulSet controller.
 pub fn tick(world: &mut World) {
+    crate::hypervisor::tick(world);
     let now_ms = world.now_ms();
     let names: Vec<String> = world.pods.keys().cloned().collect();
     for name in &names {

@@ -7,10 +7,12 @@
 pub mod api;
 pub mod cache;
 pub mod cleanup;
+pub mod disk_view;
 pub mod gc;
 pub mod images;
 pub mod manifest;
 pub mod naive_scan;
+pub mod run;
 pub mod server;
 pub mod storage;
 

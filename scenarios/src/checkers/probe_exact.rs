@@ -1,0 +1,60 @@
+//! Rule: every integrity probe round reports exactly the objects the disk shows the API cannot serve.
+
+use super::CheckResult;
+use crate::registry::oracle::UNREACHABLE;
+use crate::registry::INTEGRITY_SCANNER;
+use crate::trace::{EventKind, Trace};
+use std::collections::BTreeSet;
+
+pub fn check(trace: &Trace) -> CheckResult {
+    const RULE: &str = "probe_reports_exactly_the_breakage";
+    let mut broken: BTreeSet<&str> = BTreeSet::new();
+    let mut rounds = 0;
+    for event in trace.iter() {
+        match &event.kind {
+            EventKind::FaultInjected { fault, target, .. } if fault == UNREACHABLE => {
+                broken.insert(target);
+            }
+            EventKind::FaultHealed { fault, target } if fault == UNREACHABLE => {
+                broken.remove(target.as_str());
+            }
+            EventKind::RegistryScan {
+                scanner,
+                findings,
+                error,
+                ..
+            } if scanner == INTEGRITY_SCANNER => {
+                rounds += 1;
+                if let Some(error) = error {
+                    return CheckResult::new(
+                        RULE,
+                        false,
+                        format!("round at {} ms could not walk: {error}", event.t_ms),
+                    );
+                }
+                let reported: BTreeSet<&str> = findings.iter().map(String::as_str).collect();
+                if reported != broken {
+                    let missed: Vec<_> = broken.difference(&reported).collect();
+                    let extra: Vec<_> = reported.difference(&broken).collect();
+                    return CheckResult::new(
+                        RULE,
+                        false,
+                        format!(
+                            "round at {} ms missed {missed:?} and wrongly reported {extra:?}",
+                            event.t_ms
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if rounds == 0 {
+        return CheckResult::new(RULE, false, "the integrity probe never ran");
+    }
+    CheckResult::new(
+        RULE,
+        true,
+        format!("{rounds} rounds, each reported exactly the broken objects"),
+    )
+}

@@ -1,0 +1,31 @@
+//! Rule: the registry integrity alert fires within the expected time of the first breakage.
+
+use super::{detected_at_ms, CheckResult};
+use crate::registry::INTEGRITY_ALERT;
+use crate::trace::Trace;
+
+pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
+    const RULE: &str = "detected_within";
+    let Some(onset) = onset_ms else {
+        return CheckResult::new(RULE, false, "nothing broke, so nothing could be detected");
+    };
+    match detected_at_ms(trace, onset_ms) {
+        Some(at) if at - onset <= within_ms => CheckResult::new(
+            RULE,
+            true,
+            format!(
+                "{INTEGRITY_ALERT} fired {} ms after the breakage",
+                at - onset
+            ),
+        ),
+        Some(at) => CheckResult::new(
+            RULE,
+            false,
+            format!(
+                "{INTEGRITY_ALERT} fired {} ms after the breakage, allowed {within_ms} ms",
+                at - onset
+            ),
+        ),
+        None => CheckResult::new(RULE, false, format!("{INTEGRITY_ALERT} never fired")),
+    }
+}

@@ -1,0 +1,134 @@
+//! What a runbook has learned so far, and the named facts its guards test.
+
+use super::{Action, MountInfo, Observation, PodInfo, ProcessInfo, Query};
+
+/// The runbook's knowledge, built only from observations.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub stuck: Vec<String>,
+    pub standby: Option<String>,
+    pub leader: Option<String>,
+    pub logs_msgpack: bool,
+    pub confirmed: bool,
+    /// The pod the diagnosis named, as first seen.
+    pub original_pod: Option<PodInfo>,
+    /// The latest `get_pod` answer; `Some(None)` means the pod was absent.
+    pub current_pod: Option<Option<PodInfo>>,
+    pub mounts: Vec<MountInfo>,
+    pub d_state: Vec<ProcessInfo>,
+    pub health: Option<u16>,
+    pub healthy_since_ms: Option<u64>,
+    pub test_mount_hung: Option<bool>,
+    /// The VM as last seen, and as seen before the last reset or cold boot.
+    pub vm: Option<(u32, u32)>,
+    pub vm_before_reboot: Option<(u32, u32)>,
+    pub bootdisk_ok: Option<bool>,
+    pub node_ready: bool,
+}
+
+impl Facts {
+    /// The diagnosed pod: the one the confirmation named, else the only stuck one.
+    pub fn target_pod(&self) -> Option<String> {
+        self.original_pod
+            .as_ref()
+            .map(|pod| pod.name.clone())
+            .or_else(|| self.stuck.first().cloned())
+    }
+
+    /// The node the diagnosed pod ran on.
+    pub fn target_node(&self) -> Option<String> {
+        self.original_pod.as_ref().map(|pod| pod.node.clone())
+    }
+
+    pub fn observe(&mut self, query: &Query, observation: &Observation, now_ms: u64) {
+        match (query, observation) {
+            (Query::ProbeVoters, Observation::Voters(states)) => {
+                self.stuck = states
+                    .iter()
+                    .filter(|(_, state)| state == "stuck")
+                    .map(|(pod, _)| pod.clone())
+                    .collect();
+                self.standby = states
+                    .iter()
+                    .find(|(_, state)| state == "standby" || state == "standby_no_active")
+                    .map(|(pod, _)| pod.clone());
+            }
+            (Query::RaftLeader { .. }, Observation::Leader(leader)) => self.leader = leader.clone(),
+            (Query::Logs { .. }, Observation::Logs(lines)) => {
+                self.logs_msgpack = lines.iter().any(|line| line.contains("msgpack decode error"));
+            }
+            (Query::Pod { .. }, Observation::Pod(pod)) => {
+                if self.original_pod.is_none() {
+                    self.original_pod = pod.clone();
+                }
+                self.current_pod = Some(pod.clone());
+            }
+            (Query::Mounts { .. }, Observation::Mounts(mounts)) => self.mounts = mounts.clone(),
+            (Query::DStateProcesses { .. }, Observation::Processes(processes)) => {
+                self.d_state = processes.clone();
+            }
+            (Query::ExternalHealth, Observation::HttpStatus(status)) => {
+                self.health = Some(*status);
+                self.healthy_since_ms = if *status == 200 {
+                    Some(self.healthy_since_ms.unwrap_or(now_ms))
+                } else {
+                    None
+                };
+            }
+            (Query::TestMount { .. }, Observation::MountTest { hung }) => self.test_mount_hung = Some(*hung),
+            (Query::VmStatus { .. }, Observation::Vm { qemu_pid, boot_id, .. }) => {
+                self.vm = Some((*qemu_pid, *boot_id));
+            }
+            (Query::BootOrder { .. }, Observation::BootOrder { ok, .. }) => self.bootdisk_ok = Some(*ok),
+            (Query::NodeStatus { .. }, Observation::Node { ready, csi_registered }) => {
+                self.node_ready = *ready && *csi_registered;
+            }
+            _ => {}
+        }
+    }
+
+    pub fn acted(&mut self, action: &Action) {
+        if matches!(action, Action::VmReset { .. } | Action::VmStopStart { .. }) {
+            self.vm_before_reboot = self.vm;
+        }
+    }
+
+    /// Whether a named fact holds now. Names are validated when the runbook is parsed.
+    pub fn holds(&self, name: &str, now_ms: u64, sustained_health_ms: u64) -> bool {
+        let pod_is = |predicate: &dyn Fn(&PodInfo, &PodInfo) -> bool| match (&self.original_pod, &self.current_pod) {
+            (Some(original), Some(Some(current))) => predicate(original, current),
+            _ => false,
+        };
+        match name {
+            "one_voter_stuck" => self.stuck.len() == 1,
+            "stuck_is_leader" => self.leader.is_some() && self.leader.as_ref() == self.stuck.first(),
+            "standby_logs_msgpack" => self.logs_msgpack,
+            "confirmed" => self.confirmed,
+            "pod_terminating" => pod_is(&|original, current| {
+                original.uid == current.uid && current.phase == "Terminating"
+            }),
+            "pod_replaced" => {
+                matches!(self.current_pod, Some(None)) || pod_is(&|original, current| original.uid != current.uid)
+            }
+            "pod_running" => pod_is(&|original, current| original.uid != current.uid && current.phase == "Running"),
+            "mounts_present" => !self.mounts.is_empty(),
+            "no_d_state" => {
+                let uid = self.original_pod.as_ref().map(|pod| pod.uid.as_str());
+                !self
+                    .d_state
+                    .iter()
+                    .any(|process| Some(process.pod_uid.as_str()) == uid || process.comm == "mount.nfs")
+            }
+            "health_200" => self.health == Some(200),
+            "health_sustained" => self
+                .healthy_since_ms
+                .is_some_and(|since| now_ms.saturating_sub(since) >= sustained_health_ms),
+            "test_mount_hung" => self.test_mount_hung == Some(true),
+            "vm_pid_changed" => matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.0 != before.0),
+            "vm_rebooted" => matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.1 != before.1),
+            "bootdisk_ok" => self.bootdisk_ok == Some(true),
+            "node_ready" => self.node_ready,
+            other => panic!("unknown fact {other}: runbooks are validated when parsed"),
+        }
+    }
+}

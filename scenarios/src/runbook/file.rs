@@ -1,0 +1,264 @@
+//! The runbook file: named steps with guards, polling, timeouts and branches, the way seed 000 is written.
+
+use crate::parse_error::ParseError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use toml::Spanned;
+
+/// A runbook as data. Steps run in file order unless a branch names another step.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookFile {
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub params: RunbookParams,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunbookParams {
+    /// How long health must answer 200 without a break for `health_sustained` to hold.
+    pub sustained_health_ms: u64,
+}
+
+impl Default for RunbookParams {
+    fn default() -> Self {
+        Self {
+            sustained_health_ms: 900_000,
+        }
+    }
+}
+
+/// One step. `do` names what it does; `when` guards it; `until` repeats it; `then`, `otherwise` and
+/// `on_timeout` branch.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub id: Spanned<String>,
+    #[serde(rename = "do")]
+    pub verb: Spanned<Verb>,
+    /// Which pod the step acts on: the diagnosed stuck pod (default), a standby, or a pod name.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Facts that must all hold for the step to run (`!fact` negates).
+    #[serde(default)]
+    pub when: Vec<Spanned<String>>,
+    /// Where to go when the guard does not hold; the next step if absent.
+    #[serde(default)]
+    pub otherwise: Option<Spanned<String>>,
+    /// How many times a failed guard sends the runbook back to `retry_from` after `retry_wait_ms`.
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub retry_wait_ms: u64,
+    #[serde(default)]
+    pub retry_from: Option<Spanned<String>>,
+    /// Repeat this step's observation every `poll_ms` until the fact holds, for at most `timeout_ms`.
+    #[serde(default)]
+    pub until: Option<Spanned<String>>,
+    #[serde(default)]
+    pub poll_ms: Option<u64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub on_timeout: Option<Spanned<String>>,
+    /// Where to go after the step; the next step if absent.
+    #[serde(default)]
+    pub then: Option<Spanned<String>>,
+    /// For `wait`.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// For `test_mount`.
+    #[serde(default)]
+    pub nfsvers: Option<String>,
+    /// For `finish`.
+    #[serde(default)]
+    pub outcome: Option<FinishOutcome>,
+    /// Free text: the seed's own words for the step.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verb {
+    // Observations.
+    ProbeVoters,
+    RaftLeader,
+    StandbyLogs,
+    GetPod,
+    FindStuckProcesses,
+    ListMounts,
+    DStateProcesses,
+    ExternalHealth,
+    TestMount,
+    VmStatus,
+    CheckBootOrder,
+    NodeStatus,
+    // Actions.
+    DeletePod,
+    ForceDeletePod,
+    LazyUnmount,
+    VmReset,
+    VmStopStart,
+    FixBootOrder,
+    // Control.
+    Confirm,
+    Wait,
+    Finish,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishOutcome {
+    Recovered,
+    NotConfirmed,
+    Escalated,
+    NotRecovered,
+}
+
+/// Every fact a guard may name; see `facts.rs` for what each means.
+pub const FACTS: &[&str] = &[
+    "one_voter_stuck",
+    "stuck_is_leader",
+    "standby_logs_msgpack",
+    "confirmed",
+    "pod_terminating",
+    "pod_replaced",
+    "pod_running",
+    "mounts_present",
+    "no_d_state",
+    "health_200",
+    "health_sustained",
+    "test_mount_hung",
+    "vm_pid_changed",
+    "vm_rebooted",
+    "bootdisk_ok",
+    "node_ready",
+];
+
+impl RunbookFile {
+    pub fn parse(path: &Path, source: &str) -> Result<RunbookFile, ParseError> {
+        let runbook: RunbookFile =
+            toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
+        runbook.validate(path, source)?;
+        Ok(runbook)
+    }
+
+    pub fn load(path: &Path) -> Result<RunbookFile, ParseError> {
+        let source = std::fs::read_to_string(path).map_err(|error| ParseError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the file: {error}"),
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// The index of the step with this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|step| step.id.get_ref() == id)
+    }
+
+    fn validate(&self, path: &Path, source: &str) -> Result<(), ParseError> {
+        let fail = |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
+        if self.steps.is_empty() {
+            return Err(fail(0, "expected at least one [[steps]]".into()));
+        }
+        for (index, step) in self.steps.iter().enumerate() {
+            if self.index_of(step.id.get_ref()) != Some(index) {
+                return Err(fail(
+                    step.id.span().start,
+                    format!("expected a unique step id, found \"{}\" twice", step.id.get_ref()),
+                ));
+            }
+            for goto in [&step.otherwise, &step.retry_from, &step.on_timeout, &step.then]
+                .into_iter()
+                .flatten()
+            {
+                if self.index_of(goto.get_ref()).is_none() {
+                    return Err(fail(
+                        goto.span().start,
+                        format!("expected the id of a step, found \"{}\"", goto.get_ref()),
+                    ));
+                }
+            }
+            for fact in step.when.iter().chain(step.until.iter()) {
+                let name = fact.get_ref().trim_start_matches('!');
+                if !FACTS.contains(&name) {
+                    return Err(fail(
+                        fact.span().start,
+                        format!("expected a fact ({}), found \"{}\"", FACTS.join(", "), fact.get_ref()),
+                    ));
+                }
+            }
+            let verb = *step.verb.get_ref();
+            let missing = match verb {
+                Verb::Wait if step.duration_ms.is_none() => Some("duration_ms"),
+                Verb::Finish if step.outcome.is_none() => Some("outcome"),
+                Verb::TestMount if step.nfsvers.is_none() || step.timeout_ms.is_none() => {
+                    Some("nfsvers and timeout_ms")
+                }
+                _ => None,
+            };
+            if let Some(field) = missing {
+                return Err(fail(step.verb.span().start, format!("expected {field} for this step")));
+            }
+            if step.until.is_some() && (step.poll_ms.is_none() || step.timeout_ms.is_none()) {
+                return Err(fail(
+                    step.id.span().start,
+                    "expected poll_ms and timeout_ms with until".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: &str = r#"
+name = "r"
+description = "d"
+
+[[steps]]
+id = "a"
+do = "probe_voters"
+
+[[steps]]
+id = "b"
+do = "finish"
+outcome = "recovered"
+"#;
+
+    #[test]
+    fn a_minimal_runbook_parses() {
+        let runbook = RunbookFile::parse(Path::new("r.toml"), STEPS).unwrap();
+        assert_eq!(runbook.index_of("b"), Some(1));
+    }
+
+    #[test]
+    fn unknown_verbs_goto_targets_and_facts_are_located() {
+        let bad_verb = STEPS.replace("probe_voters", "reboot_everything");
+        let error = RunbookFile::parse(Path::new("r.toml"), &bad_verb).unwrap_err();
+        assert_eq!((error.line, error.column), (7, 6), "{error}");
+        let bad_goto = STEPS.replace("do = \"probe_voters\"", "do = \"probe_voters\"\nthen = \"zz\"");
+        let error = RunbookFile::parse(Path::new("r.toml"), &bad_goto).unwrap_err();
+        assert!(error.message.contains("\"zz\""), "{error}");
+        assert_eq!(error.line, 8);
+        let bad_fact = STEPS.replace("do = \"probe_voters\"", "do = \"probe_voters\"\nwhen = [\"moon_full\"]");
+        let error = RunbookFile::parse(Path::new("r.toml"), &bad_fact).unwrap_err();
+        assert!(error.message.contains("moon_full"), "{error}");
+    }
+
+    #[test]
+    fn a_wait_needs_a_duration() {
+        let text = STEPS.replace("do = \"probe_voters\"", "do = \"wait\"");
+        let error = RunbookFile::parse(Path::new("r.toml"), &text).unwrap_err();
+        assert!(error.message.contains("duration_ms"), "{error}");
+    }
+}

@@ -1,0 +1,195 @@
+//! Proxmox VMs under the Kubernetes nodes: `qm reset`, `qm stop/start`, boot order, and guest reboots.
+//!
+//! Upstream, `qm reset` sends QMP `system_reset`: the guest reboots inside the same QEMU process, so the PID
+//! never changes. The incident believed a reset could be a no-op; `hypotheses.qm_reset_is_noop` picks one.
+
+use crate::kube::{PodPhase, ProcessState};
+use crate::vault::VaultView;
+use crate::world::{HostOp, World};
+use firedrill_scenarios::EventKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmState {
+    Running,
+    /// The guest is booting; the node turns Ready at `ready_at_ms`, the CSI driver registers later.
+    Booting { ready_at_ms: u64 },
+    /// A cold boot tried the wrong disk (iPXE) and stopped there.
+    BootFailed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vm {
+    pub node: String,
+    pub vmid: u32,
+    pub qemu_pid: u32,
+    pub boot_id: u32,
+    pub bootdisk: String,
+    pub os_disk: String,
+    pub state: VmState,
+    pub csi_registered_at_ms: Option<u64>,
+}
+
+impl Vm {
+    pub fn node_ready(&self) -> bool {
+        self.state == VmState::Running
+    }
+
+    pub fn csi_registered(&self, now_ms: u64) -> bool {
+        self.node_ready() && self.csi_registered_at_ms.is_some_and(|at| at <= now_ms)
+    }
+}
+
+/// One VM per node, all running; stale-bootdisk nodes name `scsi0` while the OS disk is `scsi1`.
+pub fn start(world: &mut World) {
+    let stale = world.scenario.topology.stale_bootdisk_nodes.clone();
+    for (index, node) in world.scenario.topology.nodes.clone().into_iter().enumerate() {
+        let qemu_pid = world.allocate_pid();
+        let bootdisk = if stale.contains(&node) { "scsi0" } else { "scsi1" };
+        world.vms.insert(
+            node.clone(),
+            Vm {
+                node,
+                vmid: 201 + index as u32,
+                qemu_pid,
+                boot_id: 1,
+                bootdisk: bootdisk.to_string(),
+                os_disk: "scsi1".to_string(),
+                state: VmState::Running,
+                csi_registered_at_ms: Some(0),
+            },
+        );
+    }
+}
+
+/// `qm reset`.
+pub fn reset(world: &mut World, node: &str) -> Result<(), String> {
+    if !world.vms.contains_key(node) {
+        return Err(format!("no VM for node {node}"));
+    }
+    if world.scenario.hypotheses.qm_reset_is_noop {
+        world.record(EventKind::NodeState {
+            node: node.to_string(),
+            state: "qm_reset_no_op".to_string(),
+        });
+        return Ok(());
+    }
+    reboot_guest(world, node);
+    Ok(())
+}
+
+/// `qm stop && qm start`: a new QEMU process and a cold boot from the configured boot disk.
+pub fn stop_start(world: &mut World, node: &str) -> Result<(), String> {
+    let new_pid = world.allocate_pid();
+    let vm = world.vms.get_mut(node).ok_or_else(|| format!("no VM for node {node}"))?;
+    vm.qemu_pid = new_pid;
+    let boots = vm.bootdisk == vm.os_disk;
+    reboot_guest(world, node);
+    if !boots {
+        if let Some(vm) = world.vms.get_mut(node) {
+            vm.state = VmState::BootFailed;
+        }
+        world.record(EventKind::NodeState {
+            node: node.to_string(),
+            state: "boot_failed_ipxe".to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `qm set --boot order=<os disk>`.
+pub fn fix_boot_order(world: &mut World, node: &str) -> Result<(), String> {
+    let vm = world.vms.get_mut(node).ok_or_else(|| format!("no VM for node {node}"))?;
+    vm.bootdisk = vm.os_disk.clone();
+    Ok(())
+}
+
+/// The guest reboots: every process, mount and container on the node is gone, and the NFS client is fresh.
+fn reboot_guest(world: &mut World, node: &str) {
+    let now_ms = world.now_ms();
+    let boot_ms = world.scenario.topology.node_boot_ms;
+    if let Some(vm) = world.vms.get_mut(node) {
+        vm.boot_id += 1;
+        vm.state = VmState::Booting {
+            ready_at_ms: now_ms + boot_ms,
+        };
+        vm.csi_registered_at_ms = None;
+    }
+    world.record(EventKind::NodeState {
+        node: node.to_string(),
+        state: "rebooting".to_string(),
+    });
+    let gone: Vec<_> = world.processes.iter().filter(|p| p.node == node).cloned().collect();
+    world.processes.retain(|p| p.node != node);
+    for process in gone {
+        world.record(EventKind::ProcessState {
+            node: process.node,
+            pod_uid: process.pod_uid,
+            pid: process.pid,
+            comm: process.comm,
+            state: if process.state == ProcessState::DiskSleep { "gone_at_reboot" } else { "exited" }.to_string(),
+        });
+    }
+    let unmounted: Vec<_> = world.mounts.iter().filter(|m| m.node == node).cloned().collect();
+    world.mounts.retain(|m| m.node != node);
+    for mount in unmounted {
+        world.record(EventKind::MountState {
+            node: mount.node,
+            pod_uid: mount.pod_uid,
+            mountpoint: mount.mountpoint,
+            state: "unmounted".to_string(),
+        });
+    }
+    if let Some(state) = world.nodes.get_mut(node) {
+        state.nfs_v42_corrupted = false;
+    }
+    let pods: Vec<String> = world.pods.values().filter(|p| p.node == node).map(|p| p.name.clone()).collect();
+    for pod in pods {
+        if world.vaults.get(&pod).is_some_and(|view: &VaultView| {
+            world.pods.get(&pod).is_some_and(|p| p.uid == view.uid)
+        }) {
+            world.vaults.remove(&pod);
+            world.host_ops.push(HostOp::Crash(pod.clone()));
+        }
+        let Some(entry) = world.pods.get_mut(&pod) else { continue };
+        entry.container_started = false;
+        if entry.phase != PodPhase::Terminating {
+            entry.phase = PodPhase::ContainerCreating;
+            let (uid, node) = (entry.uid.clone(), entry.node.clone());
+            world.record(EventKind::PodPhase {
+                pod,
+                uid,
+                node,
+                phase: PodPhase::ContainerCreating.as_str().to_string(),
+            });
+        }
+    }
+}
+
+/// Advances booting VMs: Ready after the boot, CSI registered after that.
+pub fn tick(world: &mut World) {
+    let now_ms = world.now_ms();
+    let csi_ms = world.scenario.topology.csi_register_ms;
+    let mut events = Vec::new();
+    for vm in world.vms.values_mut() {
+        if let VmState::Booting { ready_at_ms } = vm.state {
+            if now_ms >= ready_at_ms {
+                vm.state = VmState::Running;
+                vm.csi_registered_at_ms = Some(now_ms + csi_ms);
+                events.push((vm.node.clone(), "ready"));
+            }
+        }
+    }
+    for (node, state) in events {
+        world.record(EventKind::NodeState {
+            node,
+            state: state.to_string(),
+        });
+    }
+}
+
+/// `timeout T mount -t nfs -o nfsvers=V`: hangs on a node whose NFSv4.2 client is corrupted, unless v4.1.
+pub fn test_mount_hangs(world: &World, node: &str, nfsvers: &str) -> bool {
+    let corrupted = world.nodes.get(node).is_some_and(|n| n.nfs_v42_corrupted);
+    let down = world.vms.get(node).is_none_or(|vm| !vm.node_ready());
+    down || (corrupted && nfsvers == "4.2")
+}
