@@ -8,8 +8,8 @@ pub struct ListArgs {}
 
 pub fn execute(_args: ListArgs) -> u8 {
     for name in catalog::names() {
-        match catalog::load(name) {
-            Ok(scenario) => println!("{name}\t{}", scenario.description),
+        match catalog::load_drill(name) {
+            Ok(drill) => println!("{name}\t{}", drill.description()),
             Err(error) => return super::usage_error(error),
         }
     }

@@ -4,6 +4,7 @@ mod list;
 mod output;
 mod probe;
 mod run;
+mod run_registry;
 mod sweep;
 
 use clap::{Parser, Subcommand};

@@ -3,7 +3,8 @@
 use super::output::Format;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
-use firedrill_scenarios::catalog;
+use super::run_registry::Backend;
+use firedrill_scenarios::{catalog, Drill};
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub struct RunArgs {
     /// as `firedrill check` prints for a shrunk counterexample.
     #[arg(long, value_name = "JSON|FILE")]
     pub schedule: Option<String>,
+    /// Where the drill runs: `sim` (deterministic, the default) or `docker` (a real registry container;
+    /// registry drills only, in a build with the `docker` feature).
+    #[arg(long, value_enum, default_value_t = Backend::Sim)]
+    pub backend: Backend,
 }
 
 /// Loads the scenario and applies `--runbook`.
@@ -57,6 +62,18 @@ pub fn execute(args: RunArgs) -> u8 {
     match args.format {
         Format::Text => println!("SEED={seed}"),
         Format::Json => eprintln!("SEED={seed}"),
+    }
+    match catalog::load_drill(&args.scenario) {
+        Ok(Drill::Registry(scenario)) => {
+            return super::run_registry::execute(&scenario, seed, &args)
+        }
+        Ok(Drill::Vault(_)) if args.backend != Backend::Sim => {
+            return usage_error(
+                "Vault drills run in the simulation only; --backend docker runs registry drills",
+            )
+        }
+        Ok(Drill::Vault(_)) => {}
+        Err(error) => return usage_error(error),
     }
     let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
         Ok(scenario) => scenario,

@@ -3,7 +3,7 @@
 use super::output::Format;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
-use firedrill_scenarios::{catalog, verdict::Verdict, Scenario};
+use firedrill_scenarios::{catalog, verdict::Verdict, Drill};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,8 +116,8 @@ pub fn execute(args: SweepArgs) -> u8 {
     };
     let mut scenarios = Vec::new();
     for name in &names {
-        match catalog::load(name) {
-            Ok(scenario) => scenarios.push((name.clone(), scenario)),
+        match catalog::load_drill(name) {
+            Ok(drill) => scenarios.push((name.clone(), drill)),
             Err(error) => return usage_error(error),
         }
     }
@@ -177,7 +177,7 @@ pub fn execute(args: SweepArgs) -> u8 {
 /// Runs seeds `start..start+count` on `jobs` threads. Each thread builds its own simulations, since a turmoil
 /// world never crosses threads; only verdicts come back, so memory stays flat however many seeds run.
 fn sweep_one(
-    scenario: &Scenario,
+    drill: &Drill,
     start: u64,
     count: u64,
     jobs: usize,
@@ -193,8 +193,16 @@ fn sweep_one(
                     break;
                 }
                 let seed = start + index;
-                let outcome = firedrill_sim::run(scenario, seed);
-                let verdict = Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms);
+                let verdict = match drill {
+                    Drill::Vault(scenario) => {
+                        let outcome = firedrill_sim::run(scenario, seed);
+                        Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms)
+                    }
+                    Drill::Registry(scenario) => {
+                        let outcome = super::run_registry::run_sim(scenario, seed);
+                        drill.judge(seed, &outcome.trace, outcome.wall_ms)
+                    }
+                };
                 verdicts
                     .lock()
                     .expect("no worker panics while holding the lock")
