@@ -137,7 +137,7 @@ pub enum Storage {
 
 /// Contested beliefs about how the real systems behave. Each is a switch, so a drill can show what each belief
 /// implies (DOMAIN.md). The defaults are the beliefs written in the incident's runbook.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hypotheses {
     /// Runbook: `umount -l` lets the kernel release NFS session state, so blocked tasks leave D state.
@@ -192,6 +192,9 @@ pub enum FaultKind {
     NfsHang,
     /// Every fsync of the target's volume takes `latency_ms`: slow, but answering.
     SlowFsync,
+    /// The target's node already has a corrupted NFSv4.2 client (someone force-deleted before reading the
+    /// runbook, seed 000 §3): new v4.2 mounts there hang until the node reboots.
+    NfsClientCorrupted,
 }
 
 /// How the drill watches the cluster, as Prometheus or a CronJob would.

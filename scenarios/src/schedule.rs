@@ -1,6 +1,6 @@
 //! The concrete schedule of one run: every knob the scenario leaves open, drawn from the seed.
 
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::{FaultKind, Hypotheses, Scenario};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,10 @@ pub struct Schedule {
     /// The voter that wins the first election.
     pub leader: String,
     pub faults: Vec<DrawnFault>,
+    /// The beliefs this run's world follows.
+    pub hypotheses: Hypotheses,
+    /// Nodes whose VM boots from the wrong disk on the next cold boot.
+    pub stale_bootdisk_nodes: Vec<String>,
 }
 
 /// One fault with its timing fixed.
@@ -55,7 +59,32 @@ impl Schedule {
             seed,
             leader,
             faults,
+            hypotheses: scenario.hypotheses.clone(),
+            stale_bootdisk_nodes: scenario.topology.stale_bootdisk_nodes.clone(),
         }
+    }
+
+    /// Swarm testing (VOPR): besides the timings, the seed also draws which faults happen at all, which
+    /// contested belief holds, and which nodes carry a stale boot disk, so runs explore environments the
+    /// scenario's author did not think to write down.
+    pub fn draw_swarm(scenario: &Scenario, seed: u64) -> Schedule {
+        let mut schedule = Self::draw(scenario, seed);
+        // A separate stream, so the swarm's draws never shift the timings a plain draw of this seed gives.
+        let mut rng = ChaCha8Rng::seed_from_u64(schedule.component_seed("swarm"));
+        schedule.faults.retain(|_| rng.random_bool(0.8));
+        schedule.hypotheses = Hypotheses {
+            lazy_umount_releases_d_state: rng.random_bool(0.5),
+            force_delete_corrupts_nfs_client: rng.random_bool(0.5),
+            qm_reset_is_noop: rng.random_bool(0.5),
+        };
+        schedule.stale_bootdisk_nodes = scenario
+            .topology
+            .nodes
+            .iter()
+            .filter(|_| rng.random_bool(0.3))
+            .cloned()
+            .collect();
+        schedule
     }
 
     /// The earliest onset of a fault, if any: the origin for detection and recovery times.

@@ -40,7 +40,21 @@ impl Actuator for SimActuator {
                 )
             }
             Query::ExternalHealth => {
-                Observation::HttpStatus(ops::external_health(&self.world, self.probe_timeout).await)
+                let status = ops::external_health(&self.world, self.probe_timeout).await;
+                self.world.borrow_mut().record_external_health(status);
+                Observation::HttpStatus(status)
+            }
+            Query::TestMount {
+                node,
+                nfsvers,
+                timeout_ms,
+            } => {
+                let hung = crate::hypervisor::test_mount_hangs(&self.world.borrow(), node, nfsvers);
+                // A hung mount costs the whole timeout; a working one answers at once.
+                if hung {
+                    tokio::time::sleep(Duration::from_millis(*timeout_ms)).await;
+                }
+                Observation::MountTest { hung }
             }
             _ => {
                 let w = self.world.borrow();

@@ -72,6 +72,13 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
                 mount.source, mount.fsync_latency_ms
             )
         }
+        (FaultKind::NfsClientCorrupted, _) => {
+            let node = world.pods.get(&target_pod).map(|pod| pod.node.clone()).unwrap_or_default();
+            if let Some(state) = world.nodes.get_mut(&node) {
+                state.nfs_v42_corrupted = true;
+            }
+            format!("the NFSv4.2 client of {node} is corrupted")
+        }
         (_, None) => "no mounted volume to hit".to_string(),
     };
     world.record(EventKind::FaultInjected {
@@ -96,6 +103,8 @@ fn heal(world: &mut World, fault: &ActiveFault) {
         match fault.fault.kind {
             FaultKind::NfsHang => mount.hung = false,
             FaultKind::SlowFsync => mount.fsync_latency_ms = 0,
+            // Only a reboot clears a corrupted client; nothing heals it.
+            FaultKind::NfsClientCorrupted => {}
         }
     }
     world.record(EventKind::FaultHealed {
@@ -108,5 +117,6 @@ fn fault_name(kind: FaultKind) -> &'static str {
     match kind {
         FaultKind::NfsHang => "nfs_hang",
         FaultKind::SlowFsync => "slow_fsync",
+        FaultKind::NfsClientCorrupted => "nfs_client_corrupted",
     }
 }

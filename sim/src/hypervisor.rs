@@ -41,7 +41,7 @@ impl Vm {
 
 /// One VM per node, all running; stale-bootdisk nodes name `scsi0` while the OS disk is `scsi1`.
 pub fn start(world: &mut World) {
-    let stale = world.scenario.topology.stale_bootdisk_nodes.clone();
+    let stale = world.schedule.stale_bootdisk_nodes.clone();
     for (index, node) in world.scenario.topology.nodes.clone().into_iter().enumerate() {
         let qemu_pid = world.allocate_pid();
         let bootdisk = if stale.contains(&node) { "scsi0" } else { "scsi1" };
@@ -66,7 +66,7 @@ pub fn reset(world: &mut World, node: &str) -> Result<(), String> {
     if !world.vms.contains_key(node) {
         return Err(format!("no VM for node {node}"));
     }
-    if world.scenario.hypotheses.qm_reset_is_noop {
+    if world.schedule.hypotheses.qm_reset_is_noop {
         world.record(EventKind::NodeState {
             node: node.to_string(),
             state: "qm_reset_no_op".to_string(),

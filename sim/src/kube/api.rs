@@ -52,7 +52,7 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
         .iter()
         .any(|mount| mount.pod_uid == pod.uid && mount.hung && !mount.io_failed);
     let nfs_v42 = world.scenario.topology.nfs_version == "4.2";
-    if session_hung && nfs_v42 && world.scenario.hypotheses.force_delete_corrupts_nfs_client {
+    if session_hung && nfs_v42 && world.schedule.hypotheses.force_delete_corrupts_nfs_client {
         if let Some(node) = world.nodes.get_mut(&pod.node) {
             if !node.nfs_v42_corrupted {
                 node.nfs_v42_corrupted = true;
@@ -68,7 +68,7 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
 
 /// `umount -l MOUNTPOINT` on a node.
 pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(), String> {
-    let releases = world.scenario.hypotheses.lazy_umount_releases_d_state;
+    let releases = world.schedule.hypotheses.lazy_umount_releases_d_state;
     let mount = world
         .mounts
         .iter_mut()
