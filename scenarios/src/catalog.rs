@@ -21,6 +21,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
         include_str!("../catalog/vault-slow-disk.toml"),
     ),
     (
+        "vault-node-nfs-stuck",
+        include_str!("../catalog/vault-node-nfs-stuck.toml"),
+    ),
+    (
         "registry-orphan-index",
         include_str!("../catalog/registry-orphan-index.toml"),
     ),
