@@ -25,6 +25,10 @@ echo "docker-tests: registry image $FIREDRILL_REGISTRY_IMAGE"
 cargo test -p firedrill-harness --features docker -- --nocapture
 cargo test -p firedrill-probes --test registry_walk
 cargo test --features docker --test probe_registry_docker -- --nocapture
+# The registry drill on a real container, and the differential test (model against the real registry).
+cargo run --release --features docker -- run registry-orphan-index --seed 1 --backend docker
+FIREDRILL_DIFF_CASES="${FIREDRILL_DIFF_CASES:-10}" \
+  cargo test --release --features docker --test registry_differential -- --nocapture --test-threads 1
 
 # Containers are removed on drop; anything left carrying our image means a leak, which fails the job.
 leftover="$(docker ps -aq --filter "ancestor=$FIREDRILL_REGISTRY_IMAGE")"

@@ -54,6 +54,24 @@ pub struct ImageSpec {
     pub stale: bool,
 }
 
+impl ImageSpec {
+    /// An image spec built in code (a property test's), with default architectures for its format.
+    pub fn new(repository: &str, tag: &str, format: ImageFormat, shared_layers: &[&str]) -> Self {
+        ImageSpec {
+            repository: Spanned::new(0..0, repository.to_string()),
+            tag: Spanned::new(0..0, tag.to_string()),
+            format,
+            architectures: if format.is_index() {
+                default_architectures()
+            } else {
+                vec!["amd64".into()]
+            },
+            shared_layers: shared_layers.iter().map(|s| s.to_string()).collect(),
+            stale: false,
+        }
+    }
+}
+
 fn default_architectures() -> Vec<String> {
     vec!["amd64".into(), "arm64".into()]
 }
