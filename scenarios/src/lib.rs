@@ -3,15 +3,18 @@
 //! Architecture invariant: this crate performs no I/O beyond reading scenario files and knows nothing of
 //! turmoil, tokio or any backend. Every backend produces a [`trace::Trace`]; the checkers judge it alone.
 
+pub mod audit;
 pub mod catalog;
 pub mod checkers;
 pub mod drill;
 pub mod duration;
+pub mod figures;
 pub mod parse_error;
 pub mod registry;
 pub mod runbook;
 pub mod scenario;
 pub mod schedule;
+pub mod shrink;
 pub mod trace;
 pub mod verdict;
 

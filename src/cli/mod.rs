@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch. Exit codes: 0 pass, 1 a rule failed or a probe found a problem, 2 bad input.
 
+mod check;
 mod list;
 mod output;
 mod probe;
@@ -31,6 +32,8 @@ firedrill list\n  \
 firedrill run vault-stuck-leader --seed 7\n  \
 firedrill run vault-stuck-leader --seed 7 --trace run.jsonl --format json\n  \
 firedrill sweep --all --seeds 1000\n  \
+firedrill check vault-stuck-leader --seeds 1000 --audit\n  \
+firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
 firedrill probe vault --endpoint http://127.0.0.1:8200 --endpoint http://127.0.0.1:8202 --timeout 3s\n\n\
 Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input."
 )]
@@ -47,6 +50,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run many seeds of one scenario, or of the whole catalog, in parallel.
     Sweep(sweep::SweepArgs),
+    /// Check a runbook against an incident over many seeds: every safety rule holds, or a shrunk
+    /// counterexample with the command that replays it. Prints figures per runbook; --audit tests its claims.
+    Check(check::CheckArgs),
     /// Run a probe against real endpoints.
     #[command(subcommand)]
     Probe(probe::ProbeCommand),
@@ -70,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list::execute(args),
         Command::Run(args) => run::execute(args),
         Command::Sweep(args) => sweep::execute(args),
+        Command::Check(args) => check::execute(args),
         Command::Probe(command) => probe::execute(command),
     };
     ExitCode::from(code)

@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// registry drills only, in a build with the `docker` feature).
     #[arg(long, value_enum, default_value_t = Backend::Sim)]
     pub backend: Backend,
+    /// Draw the seed's schedule as `firedrill check` does (swarm testing: faults, beliefs and stale boot disks
+    /// drawn too), to replay a seed that check reported.
+    #[arg(long, conflicts_with = "schedule")]
+    pub swarm: bool,
 }
 
 /// Loads the scenario and applies `--runbook`.
@@ -80,6 +84,9 @@ pub fn execute(args: RunArgs) -> u8 {
         Err(error) => return usage_error(error),
     };
     let outcome = match &args.schedule {
+        None if args.swarm => {
+            firedrill_sim::run_schedule(&scenario, &firedrill_scenarios::Schedule::draw_swarm(&scenario, seed))
+        }
         None => firedrill_sim::run(&scenario, seed),
         Some(text) => match load_schedule(text) {
             Ok(schedule) => firedrill_sim::run_schedule(&scenario, &schedule),

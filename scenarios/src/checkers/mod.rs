@@ -47,12 +47,11 @@ impl CheckResult {
     }
 }
 
-/// Runs every rule that applies: the safety rules always, the expectations the scenario asks for.
-pub fn check_all(scenario: &Scenario, trace: &Trace) -> Vec<CheckResult> {
+/// The rules of DOMAIN.md §7 that hold in every drill, whatever it expects, plus liveness. These are what
+/// `firedrill check` proves over seeds.
+pub fn safety_rules(scenario: &Scenario, trace: &Trace) -> Vec<CheckResult> {
     let expect = &scenario.expect;
-    let onset_ms = fault_onset_ms(trace);
-    // The safety rules of DOMAIN.md §7 hold in every drill, whatever it expects.
-    let mut results = vec![
+    vec![
         force_delete_after_unmount::check(trace),
         graceful_before_force::check(trace),
         boot_order_checked::check(trace),
@@ -60,7 +59,14 @@ pub fn check_all(scenario: &Scenario, trace: &Trace) -> Vec<CheckResult> {
         one_voter_at_a_time::check(trace),
         diagnosis_first::check(trace),
         liveness::check(trace, expect.liveness_budget_ms),
-    ];
+    ]
+}
+
+/// Runs every rule that applies: the safety rules always, the expectations the scenario asks for.
+pub fn check_all(scenario: &Scenario, trace: &Trace) -> Vec<CheckResult> {
+    let expect = &scenario.expect;
+    let onset_ms = fault_onset_ms(trace);
+    let mut results = safety_rules(scenario, trace);
     if let Some(within_ms) = expect.detected_within_ms {
         results.push(detection::check(trace, onset_ms, within_ms));
     }

@@ -292,6 +292,7 @@ fn set_termination(world: &mut World, name: &str, change: impl FnOnce(&mut super
 /// other thread of it stops (so a stuck leader's heartbeats finally stop). The `sh` wrapper dies to a zombie
 /// its parent has not reaped.
 fn kill_container(world: &mut World, name: &str, uid: &str) {
+    world.log(name, "kubelet: grace period expired, sending SIGKILL");
     let mut in_disk_sleep = false;
     let mut changed = Vec::new();
     for process in world.processes.iter_mut().filter(|p| p.pod_uid == uid) {
