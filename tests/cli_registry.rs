@@ -1,0 +1,50 @@
+//! The `firedrill` binary on registry drills: the simulated run passes and states its registry, and a malformed
+//! registry scenario file is located and exits 2.
+
+use std::process::Command;
+
+fn firedrill(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .env_remove("FIREDRILL_SEED")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_registry_drill_passes_in_simulation_and_states_its_registry() {
+    let output = firedrill(&["run", "registry-orphan-index", "--seed", "1"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "SEED=1\n",
+        "registry:  distribution 2.8.3",
+        "RegistryManifestIntegrityFailure firing",
+        "naive_scan_blind_to_orphans",
+        "PASS",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}: {stdout}");
+    }
+}
+
+#[test]
+fn a_malformed_registry_file_is_located_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("firedrill-cli-registry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    let text = include_str!("../scenarios/catalog/registry-orphan-index.toml")
+        .replace("mode = \"rmtree\"", "mode = \"shred\"");
+    std::fs::write(&path, text).unwrap();
+    let output = firedrill(&["run", path.to_str().unwrap(), "--seed", "1"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:"), "{stderr}");
+    assert!(stderr.contains("shred"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_docker_backend_refuses_vault_drills() {
+    let output = firedrill(&["run", "vault-healthy", "--seed", "1", "--backend", "docker"]);
+    assert_eq!(output.status.code(), Some(2));
+}
