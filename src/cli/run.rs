@@ -1,11 +1,11 @@
 //! `firedrill run`: one scenario, one seed, a verdict and optionally the trace.
 
 use super::output::Format;
+use super::run_registry::Backend;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
-use super::run_registry::Backend;
-use firedrill_scenarios::{catalog, Drill};
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
+use firedrill_scenarios::{catalog, Drill};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,7 +42,10 @@ pub struct RunArgs {
 }
 
 /// Loads the scenario and applies `--runbook`.
-pub fn load_scenario(name: &str, runbook: Option<&str>) -> Result<firedrill_scenarios::Scenario, String> {
+pub fn load_scenario(
+    name: &str,
+    runbook: Option<&str>,
+) -> Result<firedrill_scenarios::Scenario, String> {
     let mut scenario = catalog::load(name).map_err(|error| error.to_string())?;
     if let Some(runbook) = runbook {
         scenario.runbook = Some(catalog::load_runbook(runbook).map_err(|error| error.to_string())?);
@@ -55,7 +58,8 @@ fn load_schedule(text: &str) -> Result<firedrill_scenarios::Schedule, String> {
     let json = if text.trim_start().starts_with('{') {
         text.to_string()
     } else {
-        std::fs::read_to_string(text).map_err(|error| format!("cannot read schedule {text}: {error}"))?
+        std::fs::read_to_string(text)
+            .map_err(|error| format!("cannot read schedule {text}: {error}"))?
     };
     serde_json::from_str(&json).map_err(|error| format!("invalid schedule: {error}"))
 }
@@ -84,9 +88,10 @@ pub fn execute(args: RunArgs) -> u8 {
         Err(error) => return usage_error(error),
     };
     let outcome = match &args.schedule {
-        None if args.swarm => {
-            firedrill_sim::run_schedule(&scenario, &firedrill_scenarios::Schedule::draw_swarm(&scenario, seed))
-        }
+        None if args.swarm => firedrill_sim::run_schedule(
+            &scenario,
+            &firedrill_scenarios::Schedule::draw_swarm(&scenario, seed),
+        ),
         None => firedrill_sim::run(&scenario, seed),
         Some(text) => match load_schedule(text) {
             Ok(schedule) => firedrill_sim::run_schedule(&scenario, &schedule),
@@ -170,11 +175,18 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     if verdict.passed() {
         println!("PASS");
     } else {
-        let runbook = args
+        let mut flags = args
             .runbook
             .as_ref()
             .map(|runbook| format!(" --runbook {runbook}"))
             .unwrap_or_default();
+        if args.swarm {
+            flags.push_str(" --swarm");
+        }
+        if let Some(schedule) = &args.schedule {
+            flags.push_str(&format!(" --schedule '{schedule}'"));
+        }
+        let runbook = flags;
         println!(
             "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
             verdict.failed_rules().join(", "),

@@ -1,0 +1,138 @@
+//! `firedrill check`: the safe runbook holds, each unsafe runbook fails with the rule it breaks and a replay
+//! that reproduces it, malformed runbooks are located, and the audit reports the runbook's broken claims.
+
+use std::process::Command;
+
+fn firedrill(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .env_remove("FIREDRILL_SEED")
+        .env_remove("FIREDRILL_SEEDS")
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_safe_runbook_holds_and_prints_figures() {
+    let (code, stdout, _) = firedrill(&[
+        "check",
+        "vault-stuck-leader",
+        "--seeds",
+        "60",
+        "--no-progress",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("SEEDS=0..60\n"), "{stdout}");
+    for needle in [
+        "PASS: every rule holds on 60 seeds",
+        "time to recover",
+        "node reboots",
+        "destructive actions",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}: {stdout}");
+    }
+}
+
+#[test]
+fn an_unsafe_runbook_fails_with_a_replayable_shrunk_counterexample() {
+    let (code, stdout, _) = firedrill(&[
+        "check",
+        "vault-stuck-leader",
+        "--seeds",
+        "30",
+        "--no-progress",
+        "--format",
+        "json",
+        "--runbook",
+        "unsafe/skip-lazy-unmount",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let counterexample = &report["counterexample"];
+    assert_eq!(counterexample["rule"], "no_force_delete_before_unmount");
+    assert_eq!(
+        counterexample["shrunk_schedule"]["faults"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The shrunk schedule replays to the same broken rule.
+    let replay = counterexample["replay_shrunk"].as_str().unwrap();
+    let schedule = serde_json::to_string(&counterexample["shrunk_schedule"]).unwrap();
+    assert!(
+        replay.contains("--runbook unsafe/skip-lazy-unmount"),
+        "{replay}"
+    );
+    let seed = counterexample["seed"].to_string();
+    let (code, stdout, _) = firedrill(&[
+        "run",
+        "vault-stuck-leader",
+        "--seed",
+        &seed,
+        "--runbook",
+        "unsafe/skip-lazy-unmount",
+        "--schedule",
+        &schedule,
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL no_force_delete_before_unmount"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_malformed_runbook_is_located_and_exits_2() {
+    let path =
+        std::env::temp_dir().join(format!("firedrill-bad-runbook-{}.toml", std::process::id()));
+    let text = include_str!("../scenarios/runbooks/vault-safe-restart.toml")
+        .replace("do = \"lazy_unmount\"", "do = \"umount_everything\"");
+    let line = text
+        .lines()
+        .position(|l| l.contains("umount_everything"))
+        .unwrap()
+        + 1;
+    std::fs::write(&path, text).unwrap();
+    let (code, _, stderr) = firedrill(&[
+        "check",
+        "vault-stuck-leader",
+        "--seeds",
+        "1",
+        "--runbook",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let expected = format!("{}:{line}:6: ", path.display());
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected} in {stderr}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn the_audit_reports_the_claims_upstream_behaviour_breaks() {
+    let (code, stdout, _) = firedrill(&[
+        "check",
+        "vault-stuck-leader",
+        "--seeds",
+        "10",
+        "--no-progress",
+        "--audit",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    for needle in [
+        "BROKEN [2c-lazy-unmount]",
+        "BROKEN [3-boot-order/3-stop-start]",
+        "BROKEN [2a-graceful-delete]",
+        "SIGKILL came 10000 ms after the delete",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}: {stdout}");
+    }
+}
