@@ -28,7 +28,9 @@ pub fn reset_then_cold_boot(trace: &Trace) -> Option<(bool, bool)> {
         _ => None,
     })?;
     let cold_boot_at = trace.iter().find_map(|e| match &e.kind {
-        EventKind::Action { action, .. } if action == "vm_stop_start" && e.t_ms > reset_at => Some(e.t_ms),
+        EventKind::Action { action, .. } if action == "vm_stop_start" && e.t_ms > reset_at => {
+            Some(e.t_ms)
+        }
         _ => None,
     });
     let rebooted = trace.iter().any(|e| {
@@ -46,7 +48,9 @@ pub fn observed_grace_ms(trace: &Trace) -> Option<u64> {
         _ => None,
     })?;
     trace.iter().find_map(|e| match &e.kind {
-        EventKind::PodLog { message, .. } if e.t_ms >= deleted_at && message.contains("SIGKILL") => {
+        EventKind::PodLog { message, .. }
+            if e.t_ms >= deleted_at && message.contains("SIGKILL") =>
+        {
             Some(e.t_ms - deleted_at)
         }
         _ => None,

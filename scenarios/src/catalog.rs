@@ -82,7 +82,11 @@ pub fn load_runbook(name_or_path: &str) -> Result<RunbookFile, LoadError> {
     }
     Err(LoadError::Unknown {
         name: name_or_path.to_string(),
-        known: RUNBOOKS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
+        known: RUNBOOKS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 
@@ -102,7 +106,10 @@ pub fn resolve_runbook(
             scenario_path,
             scenario_source,
             name.span().start,
-            format!("expected \"none\", a runbook path or one of {known}, found \"{}\"", name.get_ref()),
+            format!(
+                "expected \"none\", a runbook path or one of {known}, found \"{}\"",
+                name.get_ref()
+            ),
         )),
     }
 }

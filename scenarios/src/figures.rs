@@ -32,7 +32,10 @@ impl Distribution {
     pub fn text(&self, unit: &str) -> String {
         match (self.p50, self.p95, self.max) {
             (Some(p50), Some(p95), Some(max)) => {
-                format!("p50 {p50}{unit}, p95 {p95}{unit}, max {max}{unit} (n={})", self.count)
+                format!(
+                    "p50 {p50}{unit}, p95 {p95}{unit}, max {max}{unit} (n={})",
+                    self.count
+                )
             }
             _ => "n/a".to_string(),
         }
@@ -51,7 +54,15 @@ pub fn node_reboots(trace: &Trace) -> u64 {
 pub fn destructive_actions(trace: &Trace) -> u64 {
     trace
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Action { destructive: true, .. }))
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                EventKind::Action {
+                    destructive: true,
+                    ..
+                }
+            )
+        })
         .count() as u64
 }
 
@@ -62,7 +73,10 @@ mod tests {
     #[test]
     fn percentiles_of_a_small_sample() {
         let d = Distribution::of(vec![5, 1, 3, 2, 4]);
-        assert_eq!((d.count, d.p50, d.p95, d.max), (5, Some(3), Some(5), Some(5)));
+        assert_eq!(
+            (d.count, d.p50, d.p95, d.max),
+            (5, Some(3), Some(5), Some(5))
+        );
         assert_eq!(Distribution::of(vec![]).text("ms"), "n/a");
     }
 }

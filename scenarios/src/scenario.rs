@@ -267,7 +267,8 @@ impl Scenario {
         let mut scenario: Scenario =
             toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
         scenario.validate(path, source)?;
-        scenario.runbook = crate::catalog::resolve_runbook(path, source, &scenario.recovery.runbook)?;
+        scenario.runbook =
+            crate::catalog::resolve_runbook(path, source, &scenario.recovery.runbook)?;
         Ok(scenario)
     }
 

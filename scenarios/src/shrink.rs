@@ -1,8 +1,8 @@
 //! Shrinking a failing schedule to a minimal one: fewer faults, default beliefs, no stale boot disks, earlier
 //! and shorter faults, as long as the same rule still breaks.
 
-use crate::schedule::Schedule;
 use crate::scenario::Scenario;
+use crate::schedule::Schedule;
 
 /// The most candidate runs one shrink may spend; each is a whole simulation.
 pub const MAX_SHRINK_RUNS: usize = 200;
@@ -67,7 +67,9 @@ fn candidates(scenario: &Scenario, schedule: &Schedule) -> Vec<Schedule> {
             let at_ms = earliest_ms + (fault.at_ms - earliest_ms) / 2;
             let mut candidate = schedule.clone();
             let shifted = &mut candidate.faults[index];
-            shifted.heal_at_ms = shifted.heal_at_ms.map(|heal| heal - (shifted.at_ms - at_ms));
+            shifted.heal_at_ms = shifted
+                .heal_at_ms
+                .map(|heal| heal - (shifted.at_ms - at_ms));
             shifted.at_ms = at_ms;
             out.push(candidate);
         }
@@ -92,10 +94,15 @@ mod tests {
         let failing = Schedule::draw_swarm(&scenario, 3);
         // A toy property: "fails" whenever a fault starts after 130 s. The shrinker must drop everything else
         // and pull that onset as early as it can while it still fails.
-        let (shrunk, runs) = shrink(&scenario, &failing, |s| s.faults.iter().any(|f| f.at_ms > 130_000));
+        let (shrunk, runs) = shrink(&scenario, &failing, |s| {
+            s.faults.iter().any(|f| f.at_ms > 130_000)
+        });
         assert!(runs > 0 && runs <= MAX_SHRINK_RUNS);
         assert_eq!(shrunk.faults.len(), 1, "{shrunk:?}");
-        assert!(shrunk.faults[0].at_ms > 130_000 && shrunk.faults[0].at_ms < 140_000, "{shrunk:?}");
+        assert!(
+            shrunk.faults[0].at_ms > 130_000 && shrunk.faults[0].at_ms < 140_000,
+            "{shrunk:?}"
+        );
         assert_eq!(shrunk.faults[0].heal_at_ms, None);
         assert!(shrunk.stale_bootdisk_nodes.is_empty());
         assert_eq!(shrunk.hypotheses, scenario.hypotheses);

@@ -73,7 +73,11 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
             )
         }
         (FaultKind::NfsClientCorrupted, _) => {
-            let node = world.pods.get(&target_pod).map(|pod| pod.node.clone()).unwrap_or_default();
+            let node = world
+                .pods
+                .get(&target_pod)
+                .map(|pod| pod.node.clone())
+                .unwrap_or_default();
             if let Some(state) = world.nodes.get_mut(&node) {
                 state.nfs_v42_corrupted = true;
             }

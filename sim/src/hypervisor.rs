@@ -12,7 +12,9 @@ use firedrill_scenarios::EventKind;
 pub enum VmState {
     Running,
     /// The guest is booting; the node turns Ready at `ready_at_ms`, the CSI driver registers later.
-    Booting { ready_at_ms: u64 },
+    Booting {
+        ready_at_ms: u64,
+    },
     /// A cold boot tried the wrong disk (iPXE) and stopped there.
     BootFailed,
 }
@@ -42,9 +44,20 @@ impl Vm {
 /// One VM per node, all running; stale-bootdisk nodes name `scsi0` while the OS disk is `scsi1`.
 pub fn start(world: &mut World) {
     let stale = world.schedule.stale_bootdisk_nodes.clone();
-    for (index, node) in world.scenario.topology.nodes.clone().into_iter().enumerate() {
+    for (index, node) in world
+        .scenario
+        .topology
+        .nodes
+        .clone()
+        .into_iter()
+        .enumerate()
+    {
         let qemu_pid = world.allocate_pid();
-        let bootdisk = if stale.contains(&node) { "scsi0" } else { "scsi1" };
+        let bootdisk = if stale.contains(&node) {
+            "scsi0"
+        } else {
+            "scsi1"
+        };
         world.vms.insert(
             node.clone(),
             Vm {
@@ -80,7 +93,10 @@ pub fn reset(world: &mut World, node: &str) -> Result<(), String> {
 /// `qm stop && qm start`: a new QEMU process and a cold boot from the configured boot disk.
 pub fn stop_start(world: &mut World, node: &str) -> Result<(), String> {
     let new_pid = world.allocate_pid();
-    let vm = world.vms.get_mut(node).ok_or_else(|| format!("no VM for node {node}"))?;
+    let vm = world
+        .vms
+        .get_mut(node)
+        .ok_or_else(|| format!("no VM for node {node}"))?;
     vm.qemu_pid = new_pid;
     let boots = vm.bootdisk == vm.os_disk;
     reboot_guest(world, node);
@@ -98,7 +114,10 @@ pub fn stop_start(world: &mut World, node: &str) -> Result<(), String> {
 
 /// `qm set --boot order=<os disk>`.
 pub fn fix_boot_order(world: &mut World, node: &str) -> Result<(), String> {
-    let vm = world.vms.get_mut(node).ok_or_else(|| format!("no VM for node {node}"))?;
+    let vm = world
+        .vms
+        .get_mut(node)
+        .ok_or_else(|| format!("no VM for node {node}"))?;
     vm.bootdisk = vm.os_disk.clone();
     Ok(())
 }
@@ -118,7 +137,12 @@ fn reboot_guest(world: &mut World, node: &str) {
         node: node.to_string(),
         state: "rebooting".to_string(),
     });
-    let gone: Vec<_> = world.processes.iter().filter(|p| p.node == node).cloned().collect();
+    let gone: Vec<_> = world
+        .processes
+        .iter()
+        .filter(|p| p.node == node)
+        .cloned()
+        .collect();
     world.processes.retain(|p| p.node != node);
     for process in gone {
         world.record(EventKind::ProcessState {
@@ -126,10 +150,20 @@ fn reboot_guest(world: &mut World, node: &str) {
             pod_uid: process.pod_uid,
             pid: process.pid,
             comm: process.comm,
-            state: if process.state == ProcessState::DiskSleep { "gone_at_reboot" } else { "exited" }.to_string(),
+            state: if process.state == ProcessState::DiskSleep {
+                "gone_at_reboot"
+            } else {
+                "exited"
+            }
+            .to_string(),
         });
     }
-    let unmounted: Vec<_> = world.mounts.iter().filter(|m| m.node == node).cloned().collect();
+    let unmounted: Vec<_> = world
+        .mounts
+        .iter()
+        .filter(|m| m.node == node)
+        .cloned()
+        .collect();
     world.mounts.retain(|m| m.node != node);
     for mount in unmounted {
         world.record(EventKind::MountState {
@@ -142,15 +176,24 @@ fn reboot_guest(world: &mut World, node: &str) {
     if let Some(state) = world.nodes.get_mut(node) {
         state.nfs_v42_corrupted = false;
     }
-    let pods: Vec<String> = world.pods.values().filter(|p| p.node == node).map(|p| p.name.clone()).collect();
+    let pods: Vec<String> = world
+        .pods
+        .values()
+        .filter(|p| p.node == node)
+        .map(|p| p.name.clone())
+        .collect();
     for pod in pods {
-        if world.vaults.get(&pod).is_some_and(|view: &VaultView| {
-            world.pods.get(&pod).is_some_and(|p| p.uid == view.uid)
-        }) {
+        if world
+            .vaults
+            .get(&pod)
+            .is_some_and(|view: &VaultView| world.pods.get(&pod).is_some_and(|p| p.uid == view.uid))
+        {
             world.vaults.remove(&pod);
             world.host_ops.push(HostOp::Crash(pod.clone()));
         }
-        let Some(entry) = world.pods.get_mut(&pod) else { continue };
+        let Some(entry) = world.pods.get_mut(&pod) else {
+            continue;
+        };
         entry.container_started = false;
         if entry.phase != PodPhase::Terminating {
             entry.phase = PodPhase::ContainerCreating;

@@ -168,7 +168,12 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
                 let world = world.clone();
                 tokio::task::spawn_local(async move {
                     let mut actuator = SimActuator::new(world, timeout);
-                    drive(&mut Engine::new(runbook), &mut actuator, RUNBOOK_MAX_COMMANDS).await;
+                    drive(
+                        &mut Engine::new(runbook),
+                        &mut actuator,
+                        RUNBOOK_MAX_COMMANDS,
+                    )
+                    .await;
                 });
             }
         }

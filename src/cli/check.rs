@@ -119,7 +119,11 @@ pub fn execute(args: CheckArgs) -> u8 {
     };
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
         .max(1);
     let progress = if args.no_progress {
         ProgressBar::hidden()
@@ -127,8 +131,10 @@ pub fn execute(args: CheckArgs) -> u8 {
         ProgressBar::new(args.seeds)
     };
     progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} seeds, {per_sec}, eta {eta}")
-            .expect("the template is valid"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} seeds, {per_sec}, eta {eta}",
+        )
+        .expect("the template is valid"),
     );
     let results: Vec<SeedResult> = for_each_seed(args.start, args.seeds, jobs, &progress, |seed| {
         let outcome = firedrill_sim::run_schedule(&scenario, &draw(seed));
@@ -145,7 +151,9 @@ pub fn execute(args: CheckArgs) -> u8 {
         let original = draw(first.seed);
         let (shrunk, shrink_runs) = shrink(&scenario, &original, |candidate| {
             let trace = firedrill_sim::run_schedule(&scenario, candidate).trace;
-            safety_rules(&scenario, &trace).iter().any(|r| r.rule == rule && !r.passed)
+            safety_rules(&scenario, &trace)
+                .iter()
+                .any(|r| r.rule == rule && !r.passed)
         });
         let trace = firedrill_sim::run_schedule(&scenario, &shrunk).trace;
         let detail = safety_rules(&scenario, &trace)
@@ -184,8 +192,15 @@ pub fn execute(args: CheckArgs) -> u8 {
         runbook: runbook_name,
         seeds: args.seeds,
         swarm,
-        verdict: if counterexample.is_none() { "pass" } else { "fail" },
-        rules: safety_rules(&scenario, &Trace::default()).iter().map(|r| r.rule).collect(),
+        verdict: if counterexample.is_none() {
+            "pass"
+        } else {
+            "fail"
+        },
+        rules: safety_rules(&scenario, &Trace::default())
+            .iter()
+            .map(|r| r.rule)
+            .collect(),
         figures: Figures {
             detect_ms: Distribution::of(results.iter().filter_map(|r| r.detect_ms).collect()),
             recover_ms: Distribution::of(results.iter().filter_map(|r| r.recover_ms).collect()),
@@ -200,7 +215,10 @@ pub fn execute(args: CheckArgs) -> u8 {
         },
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report).expect("reports serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&report).expect("reports serialize")
+        ),
         Format::Text => print_text(&report),
     }
     if report.counterexample.is_none() {
@@ -254,7 +272,10 @@ pub fn for_each_seed<T: Send>(
                 }
                 let seed = start + index;
                 let result = run(seed);
-                results.lock().expect("no worker panics holding the lock").push((seed, result));
+                results
+                    .lock()
+                    .expect("no worker panics holding the lock")
+                    .push((seed, result));
                 progress.inc(1);
             });
         }
@@ -292,7 +313,10 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
         }));
     }
     let mut findings = Vec::new();
-    let unmounts: Vec<bool> = traces.iter().filter_map(|(_, (released, _, _))| *released).collect();
+    let unmounts: Vec<bool> = traces
+        .iter()
+        .filter_map(|(_, (released, _, _))| *released)
+        .collect();
     if !unmounts.is_empty() {
         let released = unmounts.iter().filter(|r| **r).count();
         findings.push(Finding {
@@ -305,9 +329,15 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
             holds: released == unmounts.len(),
         });
     }
-    let resets: Vec<(bool, bool)> = traces.iter().filter_map(|(_, (_, reset, _))| *reset).collect();
+    let resets: Vec<(bool, bool)> = traces
+        .iter()
+        .filter_map(|(_, (_, reset, _))| *reset)
+        .collect();
     if !resets.is_empty() {
-        let needless = resets.iter().filter(|(rebooted, cold)| *rebooted && *cold).count();
+        let needless = resets
+            .iter()
+            .filter(|(rebooted, cold)| *rebooted && *cold)
+            .count();
         findings.push(Finding {
             step: "3-boot-order/3-stop-start",
             claim: "if qm reset leaves the QEMU PID unchanged, the VM did not reboot: use qm stop/start",
@@ -319,7 +349,10 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
             holds: needless == 0,
         });
     }
-    let graces: Vec<u64> = traces.iter().filter_map(|(_, (_, _, grace))| *grace).collect();
+    let graces: Vec<u64> = traces
+        .iter()
+        .filter_map(|(_, (_, _, grace))| *grace)
+        .collect();
     if let Some(grace_ms) = graces.first() {
         findings.push(Finding {
             step: "2a-graceful-delete",
@@ -348,28 +381,48 @@ fn print_text(report: &CheckReport) {
         report.scenario,
         report.runbook,
         report.seeds,
-        if report.swarm { " (swarm: faults, beliefs and boot disks drawn per seed)" } else { "" }
+        if report.swarm {
+            " (swarm: faults, beliefs and boot disks drawn per seed)"
+        } else {
+            ""
+        }
     );
     println!("rules: {}", report.rules.join(", "));
     println!();
     println!("figures over seeds:");
-    println!("  time to detect:      {}", report.figures.detect_ms.text(" ms"));
-    println!("  time to recover:     {}", report.figures.recover_ms.text(" ms"));
-    println!("  node reboots:        {}", report.figures.node_reboots.text(""));
-    println!("  destructive actions: {}", report.figures.destructive_actions.text(""));
+    println!(
+        "  time to detect:      {}",
+        report.figures.detect_ms.text(" ms")
+    );
+    println!(
+        "  time to recover:     {}",
+        report.figures.recover_ms.text(" ms")
+    );
+    println!(
+        "  node reboots:        {}",
+        report.figures.node_reboots.text("")
+    );
+    println!(
+        "  destructive actions: {}",
+        report.figures.destructive_actions.text("")
+    );
     println!();
     match &report.counterexample {
         None => println!("PASS: every rule holds on {} seeds", report.seeds),
         Some(counterexample) => {
             println!(
                 "FAIL: {} broken on {} of {} seeds; first at seed {}",
-                counterexample.rule, counterexample.failing_seeds, report.seeds, counterexample.seed
+                counterexample.rule,
+                counterexample.failing_seeds,
+                report.seeds,
+                counterexample.seed
             );
             println!("  {}", counterexample.detail);
             println!(
                 "  shrunk schedule ({} runs): {}",
                 counterexample.shrink_runs,
-                serde_json::to_string(&counterexample.shrunk_schedule).expect("schedules serialize")
+                serde_json::to_string(&counterexample.shrunk_schedule)
+                    .expect("schedules serialize")
             );
             println!("  what happened:");
             for line in &counterexample.actions {

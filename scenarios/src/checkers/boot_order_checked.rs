@@ -18,7 +18,10 @@ pub fn check(trace: &Trace) -> CheckResult {
                     return CheckResult::new(
                         RULE,
                         false,
-                        format!("qm stop/start of {target} at {} ms without checking its boot order", event.t_ms),
+                        format!(
+                            "qm stop/start of {target} at {} ms without checking its boot order",
+                            event.t_ms
+                        ),
                     );
                 }
                 _ => {}

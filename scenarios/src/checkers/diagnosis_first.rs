@@ -21,10 +21,17 @@ pub fn check(trace: &Trace) -> CheckResult {
                 return CheckResult::new(
                     RULE,
                     false,
-                    format!("{action} {target} at {} ms before the diagnosis was confirmed", event.t_ms),
+                    format!(
+                        "{action} {target} at {} ms before the diagnosis was confirmed",
+                        event.t_ms
+                    ),
                 );
             }
         }
     }
-    CheckResult::new(RULE, true, "every destructive step came after a confirmed diagnosis")
+    CheckResult::new(
+        RULE,
+        true,
+        "every destructive step came after a confirmed diagnosis",
+    )
 }

@@ -33,5 +33,9 @@ pub fn check(trace: &Trace) -> CheckResult {
             _ => {}
         }
     }
-    CheckResult::new(RULE, true, "every force delete followed a graceful delete of the same pod")
+    CheckResult::new(
+        RULE,
+        true,
+        "every force delete followed a graceful delete of the same pod",
+    )
 }

@@ -7,14 +7,21 @@ use crate::trace::{EventKind, Trace};
 pub const RULE: &str = "liveness_after_heal";
 
 pub fn check(trace: &Trace, budget_ms: u64) -> CheckResult {
-    let injected = trace.iter().filter(|e| matches!(e.kind, EventKind::FaultInjected { .. })).count();
+    let injected = trace
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::FaultInjected { .. }))
+        .count();
     let healed: Vec<u64> = trace
         .iter()
         .filter(|e| matches!(e.kind, EventKind::FaultHealed { .. }))
         .map(|e| e.t_ms)
         .collect();
     if injected == 0 || healed.len() < injected {
-        return CheckResult::new(RULE, true, "not judged: some fault never healed during the run");
+        return CheckResult::new(
+            RULE,
+            true,
+            "not judged: some fault never healed during the run",
+        );
     }
     let healed_at = *healed.iter().max().expect("at least one heal");
     let deadline = healed_at + budget_ms;
@@ -22,7 +29,9 @@ pub fn check(trace: &Trace, budget_ms: u64) -> CheckResult {
         return CheckResult::new(
             RULE,
             true,
-            format!("not judged: faults healed at {healed_at} ms, the run ended before {deadline} ms"),
+            format!(
+                "not judged: faults healed at {healed_at} ms, the run ended before {deadline} ms"
+            ),
         );
     }
     let mut healthy_since = None;

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 pub const RULE: &str = "one_voter_at_a_time";
 
 /// Actions that take a voter down, and the pods they hit.
-fn disrupted_pods<'a>(action: &str, target: &'a str, pods_on_node: &BTreeMap<&'a str, Vec<&'a str>>) -> Vec<&'a str> {
+fn disrupted_pods<'a>(
+    action: &str,
+    target: &'a str,
+    pods_on_node: &BTreeMap<&'a str, Vec<&'a str>>,
+) -> Vec<&'a str> {
     match action {
         "delete_pod" | "force_delete_pod" => vec![target],
         "vm_reset" | "vm_stop_start" => pods_on_node.get(target).cloned().unwrap_or_default(),
@@ -21,7 +25,9 @@ pub fn check(trace: &Trace) -> CheckResult {
     let mut down: BTreeMap<&str, u64> = BTreeMap::new();
     for event in trace.iter() {
         match &event.kind {
-            EventKind::PodPhase { pod, node, phase, .. } => {
+            EventKind::PodPhase {
+                pod, node, phase, ..
+            } => {
                 node_of.insert(pod, node);
                 if phase == "Ready" {
                     down.remove(pod.as_str());

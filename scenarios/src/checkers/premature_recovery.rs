@@ -34,5 +34,9 @@ pub fn check(trace: &Trace, sustained_health_ms: u64) -> CheckResult {
             _ => {}
         }
     }
-    CheckResult::new(RULE, true, format!("no recovery declared before {sustained_health_ms} ms of health 200"))
+    CheckResult::new(
+        RULE,
+        true,
+        format!("no recovery declared before {sustained_health_ms} ms of health 200"),
+    )
 }

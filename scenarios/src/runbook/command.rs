@@ -6,9 +6,14 @@ use serde::{Deserialize, Serialize};
 pub enum Command {
     Observe(Query),
     Act(Action),
-    Wait { duration_ms: u64 },
+    Wait {
+        duration_ms: u64,
+    },
     /// A decision worth a line in the trace (the diagnosis was confirmed); the world is not touched.
-    Record { action: String, target: String },
+    Record {
+        action: String,
+        target: String,
+    },
     Finish(Outcome),
 }
 
@@ -74,10 +79,22 @@ pub enum Observation {
     Processes(Vec<ProcessInfo>),
     Mounts(Vec<MountInfo>),
     HttpStatus(u16),
-    MountTest { hung: bool },
-    Vm { qemu_pid: u32, boot_id: u32, running: bool },
-    BootOrder { ok: bool, detail: String },
-    Node { ready: bool, csi_registered: bool },
+    MountTest {
+        hung: bool,
+    },
+    Vm {
+        qemu_pid: u32,
+        boot_id: u32,
+        running: bool,
+    },
+    BootOrder {
+        ok: bool,
+        detail: String,
+    },
+    Node {
+        ready: bool,
+        csi_registered: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +147,9 @@ impl Action {
         match self {
             Action::DeletePod { pod } | Action::ForceDeletePod { pod } => pod.clone(),
             Action::LazyUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
-            Action::VmReset { node } | Action::VmStopStart { node } | Action::FixBootOrder { node } => node.clone(),
+            Action::VmReset { node }
+            | Action::VmStopStart { node }
+            | Action::FixBootOrder { node } => node.clone(),
         }
     }
 }
@@ -196,12 +215,25 @@ impl Observation {
                 .collect::<Vec<_>>()
                 .join(" "),
             Observation::HttpStatus(status) => status.to_string(),
-            Observation::MountTest { hung } => if *hung { "timed out".into() } else { "MOUNT_OK".into() },
-            Observation::Vm { qemu_pid, boot_id, running } => {
+            Observation::MountTest { hung } => {
+                if *hung {
+                    "timed out".into()
+                } else {
+                    "MOUNT_OK".into()
+                }
+            }
+            Observation::Vm {
+                qemu_pid,
+                boot_id,
+                running,
+            } => {
                 format!("pid={qemu_pid} boot_id={boot_id} running={running}")
             }
             Observation::BootOrder { ok, detail } => format!("ok={ok} {detail}"),
-            Observation::Node { ready, csi_registered } => format!("ready={ready} csi={csi_registered}"),
+            Observation::Node {
+                ready,
+                csi_registered,
+            } => format!("ready={ready} csi={csi_registered}"),
         }
     }
 }

@@ -53,7 +53,10 @@ impl Engine {
 
     fn goto(&mut self, id: &Option<toml::Spanned<String>>) {
         self.pc = match id {
-            Some(id) => self.runbook.index_of(id.get_ref()).expect("validated when parsed"),
+            Some(id) => self
+                .runbook
+                .index_of(id.get_ref())
+                .expect("validated when parsed"),
             None => self.pc + 1,
         };
         self.until_started_ms = None;
@@ -64,7 +67,9 @@ impl Engine {
             Some(name) => (true, name),
             None => (false, fact),
         };
-        self.facts.holds(name, now_ms, self.runbook.params.sustained_health_ms) != negated
+        self.facts
+            .holds(name, now_ms, self.runbook.params.sustained_health_ms)
+            != negated
     }
 
     fn label(&self) -> String {
@@ -86,14 +91,18 @@ impl Engine {
         if let Some(until) = &step.until {
             if self.holds(until.get_ref(), now_ms) {
                 self.goto(&step.then);
-            } else if now_ms >= self.until_started_ms.unwrap_or(now_ms) + step.timeout_ms.unwrap_or(0) {
+            } else if now_ms
+                >= self.until_started_ms.unwrap_or(now_ms) + step.timeout_ms.unwrap_or(0)
+            {
                 self.goto(&step.on_timeout);
             } else {
                 self.pending = Pending::PollWait;
             }
             return;
         }
-        if step.verb.get_ref() == &Verb::LazyUnmount && self.unmount_queue.as_ref().is_some_and(|q| !q.is_empty()) {
+        if step.verb.get_ref() == &Verb::LazyUnmount
+            && self.unmount_queue.as_ref().is_some_and(|q| !q.is_empty())
+        {
             return;
         }
         self.unmount_queue = None;
@@ -103,7 +112,12 @@ impl Engine {
     /// The command for the current step, whose guard holds. `None` means the step had nothing to do.
     fn command_for(&mut self, now_ms: u64) -> Result<Option<Command>, Outcome> {
         let step = self.step().clone();
-        let missing = |what: &str| Outcome::Escalated(format!("step {} has no {what} to act on", step.id.get_ref()));
+        let missing = |what: &str| {
+            Outcome::Escalated(format!(
+                "step {} has no {what} to act on",
+                step.id.get_ref()
+            ))
+        };
         let pod = match step.target.as_deref() {
             None | Some("stuck") => self.facts.target_pod(),
             Some("standby") => self.facts.standby.clone(),
@@ -114,17 +128,29 @@ impl Engine {
         let command = match verb {
             Verb::ProbeVoters => Command::Observe(Query::ProbeVoters),
             Verb::RaftLeader => Command::Observe(Query::RaftLeader {
-                via: self.facts.standby.clone().ok_or_else(|| missing("standby"))?,
+                via: self
+                    .facts
+                    .standby
+                    .clone()
+                    .ok_or_else(|| missing("standby"))?,
             }),
             Verb::StandbyLogs => Command::Observe(Query::Logs {
-                pod: self.facts.standby.clone().ok_or_else(|| missing("standby"))?,
+                pod: self
+                    .facts
+                    .standby
+                    .clone()
+                    .ok_or_else(|| missing("standby"))?,
                 tail: 40,
             }),
             Verb::GetPod => Command::Observe(Query::Pod {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),
             Verb::FindStuckProcesses | Verb::ListMounts => {
-                let original = self.facts.original_pod.clone().ok_or_else(|| missing("pod"))?;
+                let original = self
+                    .facts
+                    .original_pod
+                    .clone()
+                    .ok_or_else(|| missing("pod"))?;
                 let (node, pod_uid) = (original.node, original.uid);
                 Command::Observe(if verb == Verb::ListMounts {
                     Query::Mounts { node, pod_uid }
@@ -158,9 +184,13 @@ impl Engine {
             }),
             Verb::LazyUnmount => {
                 let node = node.ok_or_else(|| missing("node"))?;
-                let queue = self
-                    .unmount_queue
-                    .get_or_insert_with(|| self.facts.mounts.iter().map(|m| m.mountpoint.clone()).collect());
+                let queue = self.unmount_queue.get_or_insert_with(|| {
+                    self.facts
+                        .mounts
+                        .iter()
+                        .map(|m| m.mountpoint.clone())
+                        .collect()
+                });
                 match queue.pop() {
                     Some(mountpoint) => Command::Act(Action::LazyUnmount { node, mountpoint }),
                     None => {
@@ -182,14 +212,20 @@ impl Engine {
                 self.facts.confirmed = true;
                 Command::Record {
                     action: "confirm_diagnosis".to_string(),
-                    target: self.facts.target_pod().ok_or_else(|| missing("stuck pod"))?,
+                    target: self
+                        .facts
+                        .target_pod()
+                        .ok_or_else(|| missing("stuck pod"))?,
                 }
             }
             Verb::Wait => Command::Wait {
                 duration_ms: step.duration_ms.expect("validated"),
             },
             Verb::Finish => {
-                let why = step.note.clone().unwrap_or_else(|| step.id.get_ref().clone());
+                let why = step
+                    .note
+                    .clone()
+                    .unwrap_or_else(|| step.id.get_ref().clone());
                 return Err(match step.outcome.expect("validated") {
                     FinishOutcome::Recovered => Outcome::Recovered,
                     FinishOutcome::NotConfirmed => Outcome::NotConfirmed(why),
@@ -234,14 +270,24 @@ impl Runbook for Engine {
             // The `until` fact did not hold yet: wait one poll, then observe again.
             let poll_ms = self.step().poll_ms.expect("validated");
             self.pending = Pending::PollWait;
-            return (self.label(), Command::Wait { duration_ms: poll_ms });
+            return (
+                self.label(),
+                Command::Wait {
+                    duration_ms: poll_ms,
+                },
+            );
         }
         for _ in 0..MAX_SILENT_STEPS {
             if self.pc >= self.runbook.steps.len() {
-                return self.finish(Outcome::Escalated("the runbook ran out of steps".to_string()));
+                return self.finish(Outcome::Escalated(
+                    "the runbook ran out of steps".to_string(),
+                ));
             }
             let step = self.step().clone();
-            let guard_holds = step.when.iter().all(|fact| self.holds(fact.get_ref(), now_ms));
+            let guard_holds = step
+                .when
+                .iter()
+                .all(|fact| self.holds(fact.get_ref(), now_ms));
             if !guard_holds {
                 let used = self.retries_used.entry(self.pc).or_insert(0);
                 if *used < step.retries {

@@ -55,7 +55,9 @@ impl Facts {
             }
             (Query::RaftLeader { .. }, Observation::Leader(leader)) => self.leader = leader.clone(),
             (Query::Logs { .. }, Observation::Logs(lines)) => {
-                self.logs_msgpack = lines.iter().any(|line| line.contains("msgpack decode error"));
+                self.logs_msgpack = lines
+                    .iter()
+                    .any(|line| line.contains("msgpack decode error"));
             }
             (Query::Pod { .. }, Observation::Pod(pod)) => {
                 if self.original_pod.is_none() {
@@ -75,12 +77,27 @@ impl Facts {
                     None
                 };
             }
-            (Query::TestMount { .. }, Observation::MountTest { hung }) => self.test_mount_hung = Some(*hung),
-            (Query::VmStatus { .. }, Observation::Vm { qemu_pid, boot_id, .. }) => {
+            (Query::TestMount { .. }, Observation::MountTest { hung }) => {
+                self.test_mount_hung = Some(*hung)
+            }
+            (
+                Query::VmStatus { .. },
+                Observation::Vm {
+                    qemu_pid, boot_id, ..
+                },
+            ) => {
                 self.vm = Some((*qemu_pid, *boot_id));
             }
-            (Query::BootOrder { .. }, Observation::BootOrder { ok, .. }) => self.bootdisk_ok = Some(*ok),
-            (Query::NodeStatus { .. }, Observation::Node { ready, csi_registered }) => {
+            (Query::BootOrder { .. }, Observation::BootOrder { ok, .. }) => {
+                self.bootdisk_ok = Some(*ok)
+            }
+            (
+                Query::NodeStatus { .. },
+                Observation::Node {
+                    ready,
+                    csi_registered,
+                },
+            ) => {
                 self.node_ready = *ready && *csi_registered;
             }
             _ => {}
@@ -95,37 +112,48 @@ impl Facts {
 
     /// Whether a named fact holds now. Names are validated when the runbook is parsed.
     pub fn holds(&self, name: &str, now_ms: u64, sustained_health_ms: u64) -> bool {
-        let pod_is = |predicate: &dyn Fn(&PodInfo, &PodInfo) -> bool| match (&self.original_pod, &self.current_pod) {
+        let pod_is = |predicate: &dyn Fn(&PodInfo, &PodInfo) -> bool| match (
+            &self.original_pod,
+            &self.current_pod,
+        ) {
             (Some(original), Some(Some(current))) => predicate(original, current),
             _ => false,
         };
         match name {
             "one_voter_stuck" => self.stuck.len() == 1,
-            "stuck_is_leader" => self.leader.is_some() && self.leader.as_ref() == self.stuck.first(),
+            "stuck_is_leader" => {
+                self.leader.is_some() && self.leader.as_ref() == self.stuck.first()
+            }
             "standby_logs_msgpack" => self.logs_msgpack,
             "confirmed" => self.confirmed,
             "pod_terminating" => pod_is(&|original, current| {
                 original.uid == current.uid && current.phase == "Terminating"
             }),
             "pod_replaced" => {
-                matches!(self.current_pod, Some(None)) || pod_is(&|original, current| original.uid != current.uid)
+                matches!(self.current_pod, Some(None))
+                    || pod_is(&|original, current| original.uid != current.uid)
             }
-            "pod_running" => pod_is(&|original, current| original.uid != current.uid && current.phase == "Running"),
+            "pod_running" => pod_is(&|original, current| {
+                original.uid != current.uid && current.phase == "Running"
+            }),
             "mounts_present" => !self.mounts.is_empty(),
             "no_d_state" => {
                 let uid = self.original_pod.as_ref().map(|pod| pod.uid.as_str());
-                !self
-                    .d_state
-                    .iter()
-                    .any(|process| Some(process.pod_uid.as_str()) == uid || process.comm == "mount.nfs")
+                !self.d_state.iter().any(|process| {
+                    Some(process.pod_uid.as_str()) == uid || process.comm == "mount.nfs"
+                })
             }
             "health_200" => self.health == Some(200),
             "health_sustained" => self
                 .healthy_since_ms
                 .is_some_and(|since| now_ms.saturating_sub(since) >= sustained_health_ms),
             "test_mount_hung" => self.test_mount_hung == Some(true),
-            "vm_pid_changed" => matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.0 != before.0),
-            "vm_rebooted" => matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.1 != before.1),
+            "vm_pid_changed" => {
+                matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.0 != before.0)
+            }
+            "vm_rebooted" => {
+                matches!((self.vm, self.vm_before_reboot), (Some(now), Some(before)) if now.1 != before.1)
+            }
             "bootdisk_ok" => self.bootdisk_ok == Some(true),
             "node_ready" => self.node_ready,
             other => panic!("unknown fact {other}: runbooks are validated when parsed"),

@@ -163,7 +163,8 @@ impl RunbookFile {
     }
 
     fn validate(&self, path: &Path, source: &str) -> Result<(), ParseError> {
-        let fail = |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
+        let fail =
+            |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
         if self.steps.is_empty() {
             return Err(fail(0, "expected at least one [[steps]]".into()));
         }
@@ -171,12 +172,20 @@ impl RunbookFile {
             if self.index_of(step.id.get_ref()) != Some(index) {
                 return Err(fail(
                     step.id.span().start,
-                    format!("expected a unique step id, found \"{}\" twice", step.id.get_ref()),
+                    format!(
+                        "expected a unique step id, found \"{}\" twice",
+                        step.id.get_ref()
+                    ),
                 ));
             }
-            for goto in [&step.otherwise, &step.retry_from, &step.on_timeout, &step.then]
-                .into_iter()
-                .flatten()
+            for goto in [
+                &step.otherwise,
+                &step.retry_from,
+                &step.on_timeout,
+                &step.then,
+            ]
+            .into_iter()
+            .flatten()
             {
                 if self.index_of(goto.get_ref()).is_none() {
                     return Err(fail(
@@ -190,7 +199,11 @@ impl RunbookFile {
                 if !FACTS.contains(&name) {
                     return Err(fail(
                         fact.span().start,
-                        format!("expected a fact ({}), found \"{}\"", FACTS.join(", "), fact.get_ref()),
+                        format!(
+                            "expected a fact ({}), found \"{}\"",
+                            FACTS.join(", "),
+                            fact.get_ref()
+                        ),
                     ));
                 }
             }
@@ -204,7 +217,10 @@ impl RunbookFile {
                 _ => None,
             };
             if let Some(field) = missing {
-                return Err(fail(step.verb.span().start, format!("expected {field} for this step")));
+                return Err(fail(
+                    step.verb.span().start,
+                    format!("expected {field} for this step"),
+                ));
             }
             if step.until.is_some() && (step.poll_ms.is_none() || step.timeout_ms.is_none()) {
                 return Err(fail(
@@ -246,11 +262,17 @@ outcome = "recovered"
         let bad_verb = STEPS.replace("probe_voters", "reboot_everything");
         let error = RunbookFile::parse(Path::new("r.toml"), &bad_verb).unwrap_err();
         assert_eq!((error.line, error.column), (7, 6), "{error}");
-        let bad_goto = STEPS.replace("do = \"probe_voters\"", "do = \"probe_voters\"\nthen = \"zz\"");
+        let bad_goto = STEPS.replace(
+            "do = \"probe_voters\"",
+            "do = \"probe_voters\"\nthen = \"zz\"",
+        );
         let error = RunbookFile::parse(Path::new("r.toml"), &bad_goto).unwrap_err();
         assert!(error.message.contains("\"zz\""), "{error}");
         assert_eq!(error.line, 8);
-        let bad_fact = STEPS.replace("do = \"probe_voters\"", "do = \"probe_voters\"\nwhen = [\"moon_full\"]");
+        let bad_fact = STEPS.replace(
+            "do = \"probe_voters\"",
+            "do = \"probe_voters\"\nwhen = [\"moon_full\"]",
+        );
         let error = RunbookFile::parse(Path::new("r.toml"), &bad_fact).unwrap_err();
         assert!(error.message.contains("moon_full"), "{error}");
     }

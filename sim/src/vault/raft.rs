@@ -82,7 +82,10 @@ impl RaftCore {
     pub fn persist_into(&mut self, volume: &mut PersistentState) {
         volume.term = self.persistent.term;
         volume.voted_for.clone_from(&self.persistent.voted_for);
-        let from = self.unpersisted_from.min(volume.log.len()).min(self.persistent.log.len());
+        let from = self
+            .unpersisted_from
+            .min(volume.log.len())
+            .min(self.persistent.log.len());
         volume.log.truncate(from);
         volume.log.extend_from_slice(&self.persistent.log[from..]);
         self.unpersisted_from = usize::MAX;
