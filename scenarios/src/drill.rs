@@ -48,12 +48,7 @@ impl Drill {
 
     /// Reads and parses a scenario file of any kind.
     pub fn load(path: &Path) -> Result<Drill, ParseError> {
-        let source = std::fs::read_to_string(path).map_err(|error| ParseError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the file: {error}"),
-        })?;
+        let source = crate::parse_error::read_source(path)?;
         Self::parse(path, &source)
     }
 

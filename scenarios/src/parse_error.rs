@@ -45,6 +45,16 @@ impl ParseError {
     }
 }
 
+/// Reads a file for parsing; an unreadable file is an error at its first position.
+pub fn read_source(path: &Path) -> Result<String, ParseError> {
+    std::fs::read_to_string(path).map_err(|error| ParseError {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the file: {error}"),
+    })
+}
+
 /// Returns the 1-based line and column of a byte offset.
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());

@@ -2,6 +2,7 @@
 //! safety rules or shrink a counterexample, print figures, and optionally audit the runbook's claims.
 
 use super::output::Format;
+use super::parallel::for_each_seed;
 use super::run::load_scenario;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
@@ -11,8 +12,6 @@ use firedrill_scenarios::shrink::shrink;
 use firedrill_scenarios::{audit, Scenario, Schedule, Trace};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -117,14 +116,7 @@ pub fn execute(args: CheckArgs) -> u8 {
             Schedule::draw(&scenario, seed)
         }
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let jobs = super::parallel::jobs(args.jobs);
     let progress = if args.no_progress {
         ProgressBar::hidden()
     } else {
@@ -139,10 +131,7 @@ pub fn execute(args: CheckArgs) -> u8 {
     let results: Vec<SeedResult> = for_each_seed(args.start, args.seeds, jobs, &progress, |seed| {
         let outcome = firedrill_sim::run_schedule(&scenario, &draw(seed));
         judge_seed(&scenario, seed, &outcome.trace)
-    })
-    .into_iter()
-    .map(|(_, result)| result)
-    .collect();
+    });
     progress.finish_and_clear();
 
     let failing: Vec<&SeedResult> = results.iter().filter(|r| !r.broken.is_empty()).collect();
@@ -252,40 +241,6 @@ fn action_lines(trace: &Trace) -> Vec<String> {
         .collect()
 }
 
-/// Runs `run(seed)` for seeds `start..start+count` on `jobs` threads; a turmoil world never crosses threads,
-/// so each thread builds its own, and only small results come back.
-pub fn for_each_seed<T: Send>(
-    start: u64,
-    count: u64,
-    jobs: usize,
-    progress: &ProgressBar,
-    run: impl Fn(u64) -> T + Sync,
-) -> Vec<(u64, T)> {
-    let next = AtomicU64::new(0);
-    let results = Mutex::new(Vec::with_capacity(count as usize));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count {
-                    break;
-                }
-                let seed = start + index;
-                let result = run(seed);
-                results
-                    .lock()
-                    .expect("no worker panics holding the lock")
-                    .push((seed, result));
-                progress.inc(1);
-            });
-        }
-    });
-    let mut results = results.into_inner().expect("workers are done");
-    results.sort_by_key(|(seed, _)| *seed);
-    results
-}
-
-/// Runs the scenario with upstream beliefs and reports which steps stop doing what the runbook says.
 /// Seed 000 §3 (the node's NFS client is already stuck) is reached only when the node is broken, so the audit
 /// also runs the runbook against that incident.
 const NODE_STUCK_SCENARIO: &str = "vault-node-nfs-stuck";
@@ -315,7 +270,7 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
     let mut findings = Vec::new();
     let unmounts: Vec<bool> = traces
         .iter()
-        .filter_map(|(_, (released, _, _))| *released)
+        .filter_map(|(released, _, _)| *released)
         .collect();
     if !unmounts.is_empty() {
         let released = unmounts.iter().filter(|r| **r).count();
@@ -329,10 +284,7 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
             holds: released == unmounts.len(),
         });
     }
-    let resets: Vec<(bool, bool)> = traces
-        .iter()
-        .filter_map(|(_, (_, reset, _))| *reset)
-        .collect();
+    let resets: Vec<(bool, bool)> = traces.iter().filter_map(|(_, reset, _)| *reset).collect();
     if !resets.is_empty() {
         let needless = resets
             .iter()
@@ -349,10 +301,7 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
             holds: needless == 0,
         });
     }
-    let graces: Vec<u64> = traces
-        .iter()
-        .filter_map(|(_, (_, _, grace))| *grace)
-        .collect();
+    let graces: Vec<u64> = traces.iter().filter_map(|(_, _, grace)| *grace).collect();
     if let Some(grace_ms) = graces.first() {
         findings.push(Finding {
             step: "2a-graceful-delete",

@@ -3,6 +3,7 @@
 mod check;
 mod list;
 mod output;
+mod parallel;
 mod probe;
 mod run;
 mod run_registry;

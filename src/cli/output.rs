@@ -9,3 +9,18 @@ pub enum Format {
     /// One JSON object, for machines.
     Json,
 }
+
+/// Writes a trace as JSON Lines to `path`, as `--trace` asks.
+pub fn write_trace(
+    path: &std::path::Path,
+    trace: &firedrill_scenarios::Trace,
+) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .and_then(|mut file| {
+            trace.write_jsonl(&mut file)?;
+            file.flush()
+        })
+        .map_err(|error| format!("cannot write trace {}: {error}", path.display()))
+}

@@ -6,7 +6,6 @@ use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
 use firedrill_scenarios::{catalog, Drill};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -99,14 +98,8 @@ pub fn execute(args: RunArgs) -> u8 {
         },
     };
     if let Some(path) = &args.trace {
-        let written = std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .and_then(|mut file| {
-                outcome.trace.write_jsonl(&mut file)?;
-                file.flush()
-            });
-        if let Err(error) = written {
-            return usage_error(format!("cannot write trace {}: {error}", path.display()));
+        if let Err(error) = super::output::write_trace(path, &outcome.trace) {
+            return usage_error(error);
         }
     }
     let verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);

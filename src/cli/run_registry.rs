@@ -7,7 +7,6 @@ use clap::ValueEnum;
 use firedrill_scenarios::registry::RegistryScenario;
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
 use firedrill_scenarios::{Drill, Trace};
-use std::io::Write;
 
 /// Where a drill runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,14 +67,8 @@ pub fn execute(scenario: &RegistryScenario, seed: u64, args: &RunArgs) -> u8 {
         },
     };
     if let Some(path) = &args.trace {
-        let written = std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .and_then(|mut file| {
-                outcome.trace.write_jsonl(&mut file)?;
-                file.flush()
-            });
-        if let Err(error) = written {
-            return usage_error(format!("cannot write trace {}: {error}", path.display()));
+        if let Err(error) = super::output::write_trace(path, &outcome.trace) {
+            return usage_error(error);
         }
     }
     let drill = Drill::Registry(scenario.clone());

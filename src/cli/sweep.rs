@@ -1,13 +1,13 @@
 //! `firedrill sweep`: many seeds in parallel, with a progress bar, failures with replay commands, and figures.
 
 use super::output::Format;
+use super::parallel::for_each_seed;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
+use firedrill_scenarios::figures::Distribution;
 use firedrill_scenarios::{catalog, verdict::Verdict, Drill};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -54,41 +54,6 @@ struct Failure {
     replay: String,
 }
 
-#[derive(Serialize, Default)]
-struct Distribution {
-    count: usize,
-    p50: Option<u64>,
-    p95: Option<u64>,
-    max: Option<u64>,
-}
-
-impl Distribution {
-    fn of(mut values: Vec<u64>) -> Self {
-        values.sort_unstable();
-        let at = |q: f64| {
-            values
-                .get(((values.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-        };
-        Self {
-            count: values.len(),
-            p50: at(0.5),
-            p95: at(0.95),
-            max: values.last().copied(),
-        }
-    }
-
-    fn text(&self) -> String {
-        match (self.p50, self.p95, self.max) {
-            (Some(p50), Some(p95), Some(max)) => format!(
-                "p50 {p50} ms, p95 {p95} ms, max {max} ms (n={})",
-                self.count
-            ),
-            _ => "n/a".to_string(),
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct SweepReport {
     start_seed: u64,
@@ -121,14 +86,7 @@ pub fn execute(args: SweepArgs) -> u8 {
             Err(error) => return usage_error(error),
         }
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let jobs = super::parallel::jobs(args.jobs);
     let total = args.seeds * scenarios.len() as u64;
     let progress = if args.no_progress {
         ProgressBar::hidden()
@@ -174,8 +132,7 @@ pub fn execute(args: SweepArgs) -> u8 {
     }
 }
 
-/// Runs seeds `start..start+count` on `jobs` threads. Each thread builds its own simulations, since a turmoil
-/// world never crosses threads; only verdicts come back, so memory stays flat however many seeds run.
+/// Runs one drill's seeds in parallel and judges each run.
 fn sweep_one(
     drill: &Drill,
     start: u64,
@@ -183,37 +140,16 @@ fn sweep_one(
     jobs: usize,
     progress: &ProgressBar,
 ) -> Vec<Verdict> {
-    let next = AtomicU64::new(0);
-    let verdicts = Mutex::new(Vec::with_capacity(count as usize));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count {
-                    break;
-                }
-                let seed = start + index;
-                let verdict = match drill {
-                    Drill::Vault(scenario) => {
-                        let outcome = firedrill_sim::run(scenario, seed);
-                        Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms)
-                    }
-                    Drill::Registry(scenario) => {
-                        let outcome = super::run_registry::run_sim(scenario, seed);
-                        drill.judge(seed, &outcome.trace, outcome.wall_ms)
-                    }
-                };
-                verdicts
-                    .lock()
-                    .expect("no worker panics while holding the lock")
-                    .push(verdict);
-                progress.inc(1);
-            });
+    for_each_seed(start, count, jobs, progress, |seed| match drill {
+        Drill::Vault(scenario) => {
+            let outcome = firedrill_sim::run(scenario, seed);
+            Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms)
         }
-    });
-    let mut verdicts = verdicts.into_inner().expect("workers are done");
-    verdicts.sort_by_key(|verdict| verdict.seed);
-    verdicts
+        Drill::Registry(scenario) => {
+            let outcome = super::run_registry::run_sim(scenario, seed);
+            drill.judge(seed, &outcome.trace, outcome.wall_ms)
+        }
+    })
 }
 
 fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
@@ -257,8 +193,8 @@ fn print_text(report: &SweepReport) {
             "{mark} {}: {}/{} seeds passed",
             summary.scenario, summary.passed, summary.seeds
         );
-        println!("     time to detect:  {}", summary.detect_ms.text());
-        println!("     time to recover: {}", summary.recover_ms.text());
+        println!("     time to detect:  {}", summary.detect_ms.text(" ms"));
+        println!("     time to recover: {}", summary.recover_ms.text(" ms"));
         for failure in summary.failures.iter().take(20) {
             println!(
                 "     seed {} broke {}: {}",

@@ -1,0 +1,49 @@
+//! Running many seeds on several threads. A turmoil world never crosses threads, so each worker builds its own
+//! simulations; only small results come back, so memory stays flat however many seeds run.
+
+use indicatif::ProgressBar;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Runs `run(seed)` for seeds `start..start+count` on `jobs` threads and returns the results in seed order.
+pub fn for_each_seed<T: Send>(
+    start: u64,
+    count: u64,
+    jobs: usize,
+    progress: &ProgressBar,
+    run: impl Fn(u64) -> T + Sync,
+) -> Vec<T> {
+    let next = AtomicU64::new(0);
+    let results = Mutex::new(Vec::with_capacity(count as usize));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                let seed = start + index;
+                let result = run(seed);
+                results
+                    .lock()
+                    .expect("no worker panics holding the lock")
+                    .push((seed, result));
+                progress.inc(1);
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("workers are done");
+    results.sort_by_key(|(seed, _)| *seed);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The worker count: `--jobs`, else one per core.
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1)
+}
