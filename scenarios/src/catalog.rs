@@ -25,6 +25,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
         include_str!("../catalog/vault-node-nfs-stuck.toml"),
     ),
     (
+        "vault-chown-loop",
+        include_str!("../catalog/vault-chown-loop.toml"),
+    ),
+    (
         "registry-orphan-index",
         include_str!("../catalog/registry-orphan-index.toml"),
     ),

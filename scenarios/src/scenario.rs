@@ -98,6 +98,48 @@ pub struct Topology {
     pub node_boot_ms: u64,
     #[serde(default = "default_csi_register_ms")]
     pub csi_register_ms: u64,
+    /// Files on each data volume, which the kubelet's fsGroup walk visits one by one. The default, an empty
+    /// volume, keeps the walk out of drills that do not study it.
+    #[serde(default)]
+    pub volume_file_count: u64,
+    /// What the walk costs per file, in microseconds: a GETATTR and SETATTR round trip on NFS (slow with
+    /// `retrans=3,timeo=30`), far less on block storage.
+    #[serde(default = "default_chown_per_file_us")]
+    pub chown_per_file_us: u64,
+    /// The StatefulSet's `securityContext.fsGroupChangePolicy` when the run starts.
+    #[serde(default)]
+    pub fs_group_change_policy: FsGroupChangePolicy,
+    /// The kubelet's deadline for setting a volume up; a walk that outlasts it fails and starts over.
+    #[serde(default = "default_volume_setup_deadline_ms")]
+    pub volume_setup_deadline_ms: u64,
+}
+
+/// The pod's `securityContext.fsGroupChangePolicy`, spelled as in Kubernetes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum FsGroupChangePolicy {
+    /// What an unset policy means, and vault-helm's default: the kubelet chowns every file of the volume at every
+    /// mount.
+    #[default]
+    Always,
+    /// The kubelet skips the walk when the volume root's owner and mode already match, as they do after the
+    /// volume's first setup.
+    OnRootMismatch,
+}
+
+impl FsGroupChangePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsGroupChangePolicy::Always => "Always",
+            FsGroupChangePolicy::OnRootMismatch => "OnRootMismatch",
+        }
+    }
+}
+
+fn default_chown_per_file_us() -> u64 {
+    100
+}
+fn default_volume_setup_deadline_ms() -> u64 {
+    120_000
 }
 
 fn default_node_boot_ms() -> u64 {
@@ -274,12 +316,7 @@ impl Scenario {
 
     /// Reads and parses a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ParseError> {
-        let source = std::fs::read_to_string(path).map_err(|error| ParseError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the file: {error}"),
-        })?;
+        let source = crate::parse_error::read_source(path)?;
         Self::parse(path, &source)
     }
 

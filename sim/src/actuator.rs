@@ -9,6 +9,9 @@ use firedrill_scenarios::runbook::{
 use firedrill_scenarios::EventKind;
 use std::time::Duration;
 
+/// How many of a pod's latest log lines `kubectl describe pod` draws its kubelet events from.
+const KUBELET_EVENTS_SCANNED: usize = 64;
+
 pub struct SimActuator {
     world: SharedWorld,
     probe_timeout: Duration,
@@ -66,6 +69,12 @@ impl Actuator for SimActuator {
                             .and_then(|view| view.leader.clone()),
                     ),
                     Query::Logs { pod, tail } => Observation::Logs(w.logs_tail(pod, *tail)),
+                    Query::PodEvents { pod } => Observation::Logs(
+                        w.logs_tail(pod, KUBELET_EVENTS_SCANNED)
+                            .into_iter()
+                            .filter(|line| line.starts_with("kubelet: "))
+                            .collect(),
+                    ),
                     Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(|pod| PodInfo {
                         name: pod.name.clone(),
                         uid: pod.uid.clone(),
@@ -145,6 +154,9 @@ impl Actuator for SimActuator {
             Action::VmReset { node } => crate::hypervisor::reset(&mut w, node),
             Action::VmStopStart { node } => crate::hypervisor::stop_start(&mut w, node),
             Action::FixBootOrder { node } => crate::hypervisor::fix_boot_order(&mut w, node),
+            Action::SetFsGroupChangePolicy { policy } => {
+                kube::set_fs_group_change_policy(&mut w, *policy)
+            }
         };
         match result {
             Ok(()) => Observation::Done,

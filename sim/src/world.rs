@@ -34,6 +34,8 @@ pub struct World {
     /// The last external health status recorded, so every poller records only changes.
     last_external_health: Option<u16>,
     logs: BTreeMap<String, VecDeque<String>>,
+    /// The StatefulSet pod template's `fsGroupChangePolicy`: pods created from now on get it.
+    pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
     /// Host software to stop or (re)start, carried out by the driver between steps.
     pub host_ops: Vec<HostOp>,
     next_pid: u32,
@@ -63,6 +65,7 @@ impl World {
             vms: BTreeMap::new(),
             last_external_health: None,
             logs: BTreeMap::new(),
+            fs_group_change_policy: scenario.topology.fs_group_change_policy,
             host_ops: Vec::new(),
             next_pid: 4000,
             next_uid: 1,

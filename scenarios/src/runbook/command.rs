@@ -48,6 +48,8 @@ pub enum Query {
     BootOrder { node: String },
     /// `kubectl get node` and the CSI driver's registration.
     NodeStatus { node: String },
+    /// `kubectl describe pod`: the kubelet's events for the pod, oldest first.
+    PodEvents { pod: String },
 }
 
 /// Changes to the world. Every action is destructive in the sense of DOMAIN.md §7.
@@ -65,6 +67,10 @@ pub enum Action {
     VmStopStart { node: String },
     /// `qm set <vmid> --boot order=<os disk>`.
     FixBootOrder { node: String },
+    /// `kubectl patch statefulset vault` setting `securityContext.fsGroupChangePolicy`.
+    SetFsGroupChangePolicy {
+        policy: crate::scenario::FsGroupChangePolicy,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +146,7 @@ impl Action {
             Action::VmReset { .. } => "vm_reset",
             Action::VmStopStart { .. } => "vm_stop_start",
             Action::FixBootOrder { .. } => "fix_boot_order",
+            Action::SetFsGroupChangePolicy { .. } => "set_fs_group_change_policy",
         }
     }
 
@@ -150,6 +157,9 @@ impl Action {
             Action::VmReset { node }
             | Action::VmStopStart { node }
             | Action::FixBootOrder { node } => node.clone(),
+            Action::SetFsGroupChangePolicy { policy } => {
+                format!("statefulset/vault fsGroupChangePolicy={}", policy.as_str())
+            }
         }
     }
 }
@@ -169,6 +179,7 @@ impl Query {
             Query::VmStatus { .. } => "vm_status",
             Query::BootOrder { .. } => "check_boot_order",
             Query::NodeStatus { .. } => "node_status",
+            Query::PodEvents { .. } => "pod_events",
         }
     }
 
@@ -176,7 +187,7 @@ impl Query {
         match self {
             Query::ProbeVoters | Query::ExternalHealth => String::new(),
             Query::RaftLeader { via } => via.clone(),
-            Query::Logs { pod, .. } | Query::Pod { pod } => pod.clone(),
+            Query::Logs { pod, .. } | Query::Pod { pod } | Query::PodEvents { pod } => pod.clone(),
             Query::Processes { node, pod_uid } | Query::Mounts { node, pod_uid } => {
                 format!("{node}:{pod_uid}")
             }

@@ -176,6 +176,12 @@ impl Engine {
             Verb::NodeStatus => Command::Observe(Query::NodeStatus {
                 node: node.ok_or_else(|| missing("node"))?,
             }),
+            Verb::PodEvents => Command::Observe(Query::PodEvents {
+                pod: pod.ok_or_else(|| missing("pod"))?,
+            }),
+            Verb::SetFsGroupChangePolicy => Command::Act(Action::SetFsGroupChangePolicy {
+                policy: step.fs_group_change_policy.expect("validated"),
+            }),
             Verb::DeletePod => Command::Act(Action::DeletePod {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),

@@ -24,6 +24,8 @@ pub struct Facts {
     pub vm_before_reboot: Option<(u32, u32)>,
     pub bootdisk_ok: Option<bool>,
     pub node_ready: bool,
+    /// The latest kubelet event for the pod says its volume setup failed on the fsGroup walk's deadline.
+    pub chown_loop: bool,
 }
 
 impl Facts {
@@ -66,6 +68,11 @@ impl Facts {
                 self.current_pod = Some(pod.clone());
             }
             (Query::Mounts { .. }, Observation::Mounts(mounts)) => self.mounts = mounts.clone(),
+            (Query::PodEvents { .. }, Observation::Logs(events)) => {
+                self.chown_loop = events.last().is_some_and(|event| {
+                    event.contains("fsGroup") && event.contains("context deadline exceeded")
+                });
+            }
             (Query::DStateProcesses { .. }, Observation::Processes(processes)) => {
                 self.d_state = processes.clone();
             }
@@ -156,6 +163,7 @@ impl Facts {
             }
             "bootdisk_ok" => self.bootdisk_ok == Some(true),
             "node_ready" => self.node_ready,
+            "chown_loop" => self.chown_loop,
             other => panic!("unknown fact {other}: runbooks are validated when parsed"),
         }
     }

@@ -76,6 +76,9 @@ pub struct Step {
     /// For `finish`.
     #[serde(default)]
     pub outcome: Option<FinishOutcome>,
+    /// For `set_fs_group_change_policy`.
+    #[serde(default)]
+    pub fs_group_change_policy: Option<crate::scenario::FsGroupChangePolicy>,
     /// Free text: the seed's own words for the step.
     #[serde(default)]
     pub note: Option<String>,
@@ -97,6 +100,8 @@ pub enum Verb {
     VmStatus,
     CheckBootOrder,
     NodeStatus,
+    /// The kubelet's events for the pod (`kubectl describe pod`): volume setup, the fsGroup walk.
+    PodEvents,
     // Actions.
     DeletePod,
     ForceDeletePod,
@@ -104,6 +109,8 @@ pub enum Verb {
     VmReset,
     VmStopStart,
     FixBootOrder,
+    /// `kubectl patch statefulset vault` with `securityContext.fsGroupChangePolicy` (seed 000 §4's breakglass).
+    SetFsGroupChangePolicy,
     // Control.
     Confirm,
     Wait,
@@ -137,6 +144,7 @@ pub const FACTS: &[&str] = &[
     "vm_rebooted",
     "bootdisk_ok",
     "node_ready",
+    "chown_loop",
 ];
 
 impl RunbookFile {
@@ -148,12 +156,7 @@ impl RunbookFile {
     }
 
     pub fn load(path: &Path) -> Result<RunbookFile, ParseError> {
-        let source = std::fs::read_to_string(path).map_err(|error| ParseError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the file: {error}"),
-        })?;
+        let source = crate::parse_error::read_source(path)?;
         Self::parse(path, &source)
     }
 
@@ -213,6 +216,9 @@ impl RunbookFile {
                 Verb::Finish if step.outcome.is_none() => Some("outcome"),
                 Verb::TestMount if step.nfsvers.is_none() || step.timeout_ms.is_none() => {
                     Some("nfsvers and timeout_ms")
+                }
+                Verb::SetFsGroupChangePolicy if step.fs_group_change_policy.is_none() => {
+                    Some("fs_group_change_policy")
                 }
                 _ => None,
             };

@@ -1,4 +1,5 @@
-//! The API-server verbs the runbook uses: graceful delete, force delete, and the node's `umount -l`.
+//! The API-server verbs the runbook uses: graceful delete, force delete, the StatefulSet patch, and the node's
+//! `umount -l`.
 
 use super::{MountState, PodPhase, Termination};
 use crate::world::World;
@@ -89,5 +90,15 @@ pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(
         mountpoint: mountpoint.to_string(),
         state: "detached".to_string(),
     });
+    Ok(())
+}
+
+/// `kubectl patch statefulset vault` setting `securityContext.fsGroupChangePolicy`: only pods created after the
+/// patch get it (vault-helm's `OnDelete` update strategy), so a pod already looping must be deleted too.
+pub fn set_fs_group_change_policy(
+    world: &mut World,
+    policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
+) -> Result<(), String> {
+    world.fs_group_change_policy = policy;
     Ok(())
 }

@@ -26,7 +26,7 @@ pub fn start_cluster(world: &mut World) {
     crate::hypervisor::start(world);
     for pod in world.scenario.voter_names() {
         create_pod(world, &pod);
-        try_start_container(world, &pod);
+        try_start_container(world, &pod, true);
     }
 }
 
@@ -53,7 +53,7 @@ pub fn tick(world: &mut World) {
         if pod.phase == PodPhase::ContainerCreating
             && now_ms >= pod.created_ms + CONTAINER_CREATE_MS
         {
-            try_start_container(world, name);
+            try_start_container(world, name, false);
         }
         update_readiness(world, name);
     }
@@ -101,6 +101,7 @@ fn create_pod(world: &mut World, name: &str) {
             created_ms: now_ms,
             termination: None,
             container_started: false,
+            fs_group_change_policy: world.fs_group_change_policy,
         },
     );
     world.record(EventKind::PodPhase {
@@ -121,9 +122,10 @@ fn record_process(world: &mut World, process: &Process, state: &str) {
     });
 }
 
-/// Mounts the pod's volume and starts its container. On a node whose NFSv4.2 client is corrupted the mount
-/// hangs: a `mount.nfs` sits in D state and the pod stays ContainerCreating.
-fn try_start_container(world: &mut World, name: &str) {
+/// Mounts the pod's volume, applies its fsGroup ownership, and starts its container. On a node whose NFSv4.2
+/// client is corrupted the mount hangs: a `mount.nfs` sits in D state and the pod stays ContainerCreating. The
+/// pods of the `initial` start went through their volume setup before the run.
+fn try_start_container(world: &mut World, name: &str, initial: bool) {
     let Some(pod) = world.pods.get(name).cloned() else {
         return;
     };
@@ -169,6 +171,11 @@ fn try_start_container(world: &mut World, name: &str) {
             hung: false,
             io_failed: false,
             fsync_latency_ms: 0,
+            ownership: if initial {
+                super::Ownership::Done
+            } else {
+                super::Ownership::Pending
+            },
         };
         world.record(EventKind::MountState {
             node: mount.node.clone(),
@@ -177,6 +184,14 @@ fn try_start_container(world: &mut World, name: &str) {
             state: "mounted".to_string(),
         });
         world.mounts.push(mount);
+    }
+    let mount_index = world
+        .mounts
+        .iter()
+        .position(|mount| mount.pod_uid == pod.uid && mount.state == MountState::Mounted)
+        .expect("mounted above");
+    if !super::fs_group::settle(world, name, mount_index) {
+        return;
     }
     // vault-helm runs Vault under a `/bin/sh -ec` PID-1 wrapper.
     for (comm, state) in [

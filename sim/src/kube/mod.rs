@@ -1,9 +1,11 @@
 //! The Kubernetes pieces recovery needs: nodes, pods of a StatefulSet, processes with their states, and mounts.
 
 mod api;
+mod fs_group;
 mod kubelet;
 
-pub use api::{delete_pod, force_delete_pod, lazy_unmount};
+pub use api::{delete_pod, force_delete_pod, lazy_unmount, set_fs_group_change_policy};
+pub use fs_group::Ownership;
 pub use kubelet::{exit_container, start_cluster, tick};
 
 /// A Kubernetes node (a VM).
@@ -45,6 +47,8 @@ pub struct Pod {
     pub termination: Option<Termination>,
     /// The pod's container is running this incarnation's Vault host software.
     pub container_started: bool,
+    /// The StatefulSet template's policy when this incarnation was created; a later patch does not change it.
+    pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
 }
 
 /// A graceful deletion in progress.
@@ -110,4 +114,6 @@ pub struct Mount {
     pub io_failed: bool,
     /// Every fsync takes this long (slow but answering storage).
     pub fsync_latency_ms: u64,
+    /// Where the kubelet's fsGroup walk of this mount stands; the container starts once it is done.
+    pub ownership: Ownership,
 }
