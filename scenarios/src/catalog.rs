@@ -29,6 +29,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
         include_str!("../catalog/vault-chown-loop.toml"),
     ),
     (
+        "vault-storage-migration",
+        include_str!("../catalog/vault-storage-migration.toml"),
+    ),
+    (
         "registry-orphan-index",
         include_str!("../catalog/registry-orphan-index.toml"),
     ),
@@ -53,6 +57,10 @@ pub const RUNBOOKS: &[(&str, &str)] = &[
         include_str!("../runbooks/vault-safe-restart.toml"),
     ),
     (
+        "vault-migrate-storage",
+        include_str!("../runbooks/vault-migrate-storage.toml"),
+    ),
+    (
         "unsafe/force-delete-first",
         include_str!("../runbooks/unsafe/force-delete-first.toml"),
     ),
@@ -71,6 +79,10 @@ pub const RUNBOOKS: &[(&str, &str)] = &[
     (
         "unsafe/delete-two-voters",
         include_str!("../runbooks/unsafe/delete-two-voters.toml"),
+    ),
+    (
+        "unsafe/delete-before-finalizer",
+        include_str!("../runbooks/unsafe/delete-before-finalizer.toml"),
     ),
 ];
 

@@ -112,6 +112,15 @@ pub struct Topology {
     /// The kubelet's deadline for setting a volume up; a walk that outlasts it fails and starts over.
     #[serde(default = "default_volume_setup_deadline_ms")]
     pub volume_setup_deadline_ms: u64,
+    /// The storage the StatefulSet's volumeClaimTemplate now names, when it differs from `storage`: a migration
+    /// in progress. Claims that exist keep their storage; only a claim created anew gets this one.
+    #[serde(default)]
+    pub claim_template_storage: Option<Storage>,
+    /// Seed 003's lesson (kubernetes#74374, #89910): the StatefulSet controller recreates a deleted pod before
+    /// the pvc-protection controller releases its deleted claim, so the pod comes back on the old claim. `false`
+    /// is the order the partial fix (PR #93457) aimed at: the claim goes first.
+    #[serde(default = "yes")]
+    pub statefulset_wins_pvc_race: bool,
 }
 
 /// The pod's `securityContext.fsGroupChangePolicy`, spelled as in Kubernetes.
@@ -267,6 +276,9 @@ fn default_alert_after_rounds() -> u32 {
 pub struct Recovery {
     /// A runbook of the catalog (`vault-safe-restart`), a path to a runbook file, or `none` to watch only.
     pub runbook: Spanned<String>,
+    /// Start the runbook at this time, for a planned change, instead of when the stuck-leader alert fires.
+    #[serde(default)]
+    pub start_at_ms: Option<u64>,
 }
 
 /// What the trace must show. Each expectation is judged by its own checker.

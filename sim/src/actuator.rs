@@ -83,6 +83,8 @@ impl Actuator for SimActuator {
                             PodPhase::Ready => "Running".to_string(),
                             phase => phase.as_str().to_string(),
                         },
+                        ready: pod.phase == PodPhase::Ready,
+                        storage: kube::storage_name(pod.storage).to_string(),
                     })),
                     Query::Processes { node, pod_uid } => Observation::Processes(
                         w.processes
@@ -154,6 +156,8 @@ impl Actuator for SimActuator {
             Action::VmReset { node } => crate::hypervisor::reset(&mut w, node),
             Action::VmStopStart { node } => crate::hypervisor::stop_start(&mut w, node),
             Action::FixBootOrder { node } => crate::hypervisor::fix_boot_order(&mut w, node),
+            Action::DeletePvc { claim } => kube::delete_claim(&mut w, claim),
+            Action::RemovePvcFinalizer { claim } => kube::remove_claim_finalizer(&mut w, claim),
             Action::SetFsGroupChangePolicy { policy } => {
                 kube::set_fs_group_change_policy(&mut w, *policy)
             }

@@ -1,5 +1,5 @@
 //! The ops host: probes on a schedule (as Prometheus or a CronJob would), alert rules, and the runbook, which it
-//! starts when the stuck-leader alert fires.
+//! starts when the stuck-leader alert fires, or at the planned time of a planned change.
 
 use crate::actuator::SimActuator;
 use crate::connector::TurmoilConnect;
@@ -97,7 +97,7 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
 
 /// The ops host's program: a probe round every interval, alert evaluation, and the runbook on the first alert.
 pub async fn main(world: SharedWorld) -> turmoil::Result {
-    let (interval, timeout, alert_after_rounds, runbook) = {
+    let (interval, timeout, alert_after_rounds, runbook, planned_start_ms) = {
         let w = world.borrow();
         let probe = &w.scenario.probes.vault_health;
         (
@@ -105,6 +105,7 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
             Duration::from_millis(probe.timeout_ms),
             probe.alert_after_rounds,
             w.scenario.runbook.clone(),
+            w.scenario.recovery.start_at_ms,
         )
     };
     let mut stuck_rounds: BTreeMap<String, u32> = BTreeMap::new();
@@ -162,7 +163,9 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
                 format!("external health {external}"),
             );
         }
-        if stuck_firing && !runbook_started {
+        let planned_start_reached =
+            planned_start_ms.is_some_and(|start_ms| world.borrow().now_ms() >= start_ms);
+        if (stuck_firing || planned_start_reached) && !runbook_started {
             if let Some(runbook) = runbook.clone() {
                 runbook_started = true;
                 let world = world.clone();

@@ -31,6 +31,8 @@ pub struct World {
     pub volumes: BTreeMap<String, crate::vault::PersistentState>,
     pub vaults: BTreeMap<String, crate::vault::VaultView>,
     pub vms: BTreeMap<String, crate::hypervisor::Vm>,
+    /// The StatefulSet's PersistentVolumeClaims, by name.
+    pub claims: BTreeMap<String, crate::kube::Claim>,
     /// The last external health status recorded, so every poller records only changes.
     last_external_health: Option<u16>,
     logs: BTreeMap<String, VecDeque<String>>,
@@ -63,6 +65,7 @@ impl World {
             volumes: BTreeMap::new(),
             vaults: BTreeMap::new(),
             vms: BTreeMap::new(),
+            claims: BTreeMap::new(),
             last_external_health: None,
             logs: BTreeMap::new(),
             fs_group_change_policy: scenario.topology.fs_group_change_policy,

@@ -17,6 +17,7 @@ mod one_voter_at_a_time;
 mod orphans_swept;
 mod premature_recovery;
 mod probe_exact;
+mod pvc_finalizer_before_migration_delete;
 mod recovery;
 mod registry_detection;
 mod voters_ready;
@@ -58,6 +59,7 @@ pub fn safety_rules(scenario: &Scenario, trace: &Trace) -> Vec<CheckResult> {
         premature_recovery::check(trace, expect.sustained_health_ms),
         one_voter_at_a_time::check(trace),
         diagnosis_first::check(trace),
+        pvc_finalizer_before_migration_delete::check(trace),
         liveness::check(trace, expect.liveness_budget_ms),
     ]
 }

@@ -67,6 +67,10 @@ pub enum Action {
     VmStopStart { node: String },
     /// `qm set <vmid> --boot order=<os disk>`.
     FixBootOrder { node: String },
+    /// `kubectl delete pvc --wait=false`: the claim turns Terminating, held by the pvc-protection finalizer.
+    DeletePvc { claim: String },
+    /// `kubectl patch pvc -p '{"metadata":{"finalizers":null}}'`: a deleted claim goes at once.
+    RemovePvcFinalizer { claim: String },
     /// `kubectl patch statefulset vault` setting `securityContext.fsGroupChangePolicy`.
     SetFsGroupChangePolicy {
         policy: crate::scenario::FsGroupChangePolicy,
@@ -109,6 +113,12 @@ pub struct PodInfo {
     pub uid: String,
     pub node: String,
     pub phase: String,
+    /// The readiness probe passes (`2/2`).
+    #[serde(default)]
+    pub ready: bool,
+    /// The storage of the claim the pod mounts: `nfs` or `block`.
+    #[serde(default)]
+    pub storage: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +157,8 @@ impl Action {
             Action::VmStopStart { .. } => "vm_stop_start",
             Action::FixBootOrder { .. } => "fix_boot_order",
             Action::SetFsGroupChangePolicy { .. } => "set_fs_group_change_policy",
+            Action::DeletePvc { .. } => "delete_pvc",
+            Action::RemovePvcFinalizer { .. } => "remove_pvc_finalizer",
         }
     }
 
@@ -157,6 +169,7 @@ impl Action {
             Action::VmReset { node }
             | Action::VmStopStart { node }
             | Action::FixBootOrder { node } => node.clone(),
+            Action::DeletePvc { claim } | Action::RemovePvcFinalizer { claim } => claim.clone(),
             Action::SetFsGroupChangePolicy { policy } => {
                 format!("statefulset/vault fsGroupChangePolicy={}", policy.as_str())
             }

@@ -182,6 +182,12 @@ impl Engine {
             Verb::SetFsGroupChangePolicy => Command::Act(Action::SetFsGroupChangePolicy {
                 policy: step.fs_group_change_policy.expect("validated"),
             }),
+            Verb::DeletePvc => Command::Act(Action::DeletePvc {
+                claim: format!("data-{}", pod.ok_or_else(|| missing("pod"))?),
+            }),
+            Verb::RemovePvcFinalizer => Command::Act(Action::RemovePvcFinalizer {
+                claim: format!("data-{}", pod.ok_or_else(|| missing("pod"))?),
+            }),
             Verb::DeletePod => Command::Act(Action::DeletePod {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),

@@ -112,6 +112,8 @@ impl Facts {
     }
 
     pub fn acted(&mut self, action: &Action) {
+        // An action can disturb health, so a sustained window counts only from observations made after it.
+        self.healthy_since_ms = None;
         if matches!(action, Action::VmReset { .. } | Action::VmStopStart { .. }) {
             self.vm_before_reboot = self.vm;
         }
@@ -164,6 +166,10 @@ impl Facts {
             "bootdisk_ok" => self.bootdisk_ok == Some(true),
             "node_ready" => self.node_ready,
             "chown_loop" => self.chown_loop,
+            "pod_ready_on_block_storage" => matches!(
+                &self.current_pod,
+                Some(Some(pod)) if pod.ready && pod.storage == "block"
+            ),
             other => panic!("unknown fact {other}: runbooks are validated when parsed"),
         }
     }

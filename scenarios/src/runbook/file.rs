@@ -111,6 +111,10 @@ pub enum Verb {
     FixBootOrder,
     /// `kubectl patch statefulset vault` with `securityContext.fsGroupChangePolicy` (seed 000 §4's breakglass).
     SetFsGroupChangePolicy,
+    /// `kubectl delete pvc data-<pod> --wait=false`, for a migration to new storage.
+    DeletePvc,
+    /// Patch the `kubernetes.io/pvc-protection` finalizer out of `data-<pod>` (seed 003's force-finalize).
+    RemovePvcFinalizer,
     // Control.
     Confirm,
     Wait,
@@ -145,6 +149,7 @@ pub const FACTS: &[&str] = &[
     "bootdisk_ok",
     "node_ready",
     "chown_loop",
+    "pod_ready_on_block_storage",
 ];
 
 impl RunbookFile {

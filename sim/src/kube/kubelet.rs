@@ -24,6 +24,7 @@ pub fn start_cluster(world: &mut World) {
         );
     }
     crate::hypervisor::start(world);
+    super::claims::create_initial(world);
     for pod in world.scenario.voter_names() {
         create_pod(world, &pod);
         try_start_container(world, &pod, true);
@@ -39,11 +40,18 @@ pub fn tick(world: &mut World) {
         terminate_step(world, name, now_ms);
     }
     clean_orphans(world);
+    let statefulset_first = world.scenario.topology.statefulset_wins_pvc_race;
+    if !statefulset_first {
+        super::claims::release_unused(world);
+    }
     // The StatefulSet controller recreates every missing ordinal.
     for pod in world.scenario.voter_names() {
         if !world.pods.contains_key(&pod) {
             create_pod(world, &pod);
         }
+    }
+    if statefulset_first {
+        super::claims::release_unused(world);
     }
     let names: Vec<String> = world.pods.keys().cloned().collect();
     for name in &names {
@@ -91,6 +99,7 @@ fn create_pod(world: &mut World, name: &str) {
     let now_ms = world.now_ms();
     let uid = world.allocate_uid(name);
     let node = node_for(world, name);
+    let storage = super::claims::bind(world, name);
     world.pods.insert(
         name.to_string(),
         Pod {
@@ -102,6 +111,7 @@ fn create_pod(world: &mut World, name: &str) {
             termination: None,
             container_started: false,
             fs_group_change_policy: world.fs_group_change_policy,
+            storage,
         },
     );
     world.record(EventKind::PodPhase {
@@ -133,7 +143,7 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
         .nodes
         .get(&pod.node)
         .is_some_and(|node| node.nfs_v42_corrupted);
-    let nfs = world.scenario.topology.storage == firedrill_scenarios::scenario::Storage::Nfs;
+    let nfs = pod.storage == firedrill_scenarios::scenario::Storage::Nfs;
     if nfs && corrupted && world.scenario.topology.nfs_version == "4.2" {
         let already_waiting = world
             .processes
@@ -166,7 +176,11 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
                 "/var/lib/kubelet/pods/{}/volumes/kubernetes.io~csi/data-{name}/mount",
                 pod.uid
             ),
-            source: format!("{NFS_EXPORT}/data-{name}"),
+            source: if nfs {
+                format!("{NFS_EXPORT}/data-{name}")
+            } else {
+                format!("/dev/mapper/data-{name}")
+            },
             state: MountState::Mounted,
             hung: false,
             io_failed: false,

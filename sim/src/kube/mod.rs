@@ -1,10 +1,12 @@
 //! The Kubernetes pieces recovery needs: nodes, pods of a StatefulSet, processes with their states, and mounts.
 
 mod api;
+mod claims;
 mod fs_group;
 mod kubelet;
 
 pub use api::{delete_pod, force_delete_pod, lazy_unmount, set_fs_group_change_policy};
+pub use claims::{delete_claim, remove_claim_finalizer, storage_name, Claim};
 pub use fs_group::Ownership;
 pub use kubelet::{exit_container, start_cluster, tick};
 
@@ -49,6 +51,8 @@ pub struct Pod {
     pub container_started: bool,
     /// The StatefulSet template's policy when this incarnation was created; a later patch does not change it.
     pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
+    /// The storage of the claim this incarnation was bound to.
+    pub storage: firedrill_scenarios::scenario::Storage,
 }
 
 /// A graceful deletion in progress.
