@@ -24,8 +24,10 @@ pub struct CheckArgs {
     /// which contested beliefs hold and which nodes have a stale boot disk.
     #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 1000)]
     pub seeds: u64,
+    /// The first seed; seeds run from START to START+SEEDS-1.
     #[arg(long, default_value_t = 0)]
     pub start: u64,
+    /// Parallel workers; defaults to the number of cores.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Draw only timings and placement from each seed, keeping the scenario's faults and beliefs.
@@ -37,6 +39,7 @@ pub struct CheckArgs {
     pub audit: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
 }

@@ -45,7 +45,14 @@ pub fn load_scenario(
     name: &str,
     runbook: Option<&str>,
 ) -> Result<firedrill_scenarios::Scenario, String> {
-    let mut scenario = catalog::load(name).map_err(|error| error.to_string())?;
+    let mut scenario = match catalog::load_drill(name).map_err(|error| error.to_string())? {
+        firedrill_scenarios::Drill::Vault(scenario) => scenario,
+        firedrill_scenarios::Drill::Registry(_) => {
+            return Err(format!(
+                "{name} is a registry drill; runbooks and `firedrill check` apply to Vault drills (use `firedrill run` or `sweep`)"
+            ))
+        }
+    };
     if let Some(runbook) = runbook {
         scenario.runbook = Some(catalog::load_runbook(runbook).map_err(|error| error.to_string())?);
     }
