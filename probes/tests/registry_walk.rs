@@ -816,3 +816,45 @@ fn a_refused_connection_is_unreachable() {
     ));
     assert!(matches!(result, Err(ProbeError::Unreachable { .. })));
 }
+
+/// The deliberately broken variant: a walker that reads one catalog page and ignores `Link`, as a
+/// `curl /v2/_catalog | jq '.repositories[]'` CronJob does. On the fixture it misses the repositories past the first
+/// page, including the one with the dangling tag, so the completeness assertions above (150 repositories, the
+/// `team/app-100` breakage reported) are exactly what catches a probe that skips pagination.
+#[test]
+fn a_walker_that_ignores_pagination_misses_what_the_probe_finds() {
+    let mut registry = populated_registry();
+    registry.tag("team/app-100", "dangling", &sha256_digest(b"gone"));
+    let server = TestServer::start(move |seen| registry.handle(seen));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (exchange, _) = runtime.block_on(firedrill_probes::http::get_once(
+        &TcpConnect::plain(),
+        &server.endpoint(),
+        "/v2/_catalog",
+        Duration::from_secs(2),
+        1 << 20,
+    ));
+    let firedrill_probes::http::Exchange::Answered { status, body } = exchange else {
+        panic!("the catalog did not answer: {exchange:?}");
+    };
+    assert_eq!(status, 200);
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let first_page: Vec<&str> = page["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(first_page.len(), 100, "the fixture must paginate");
+    assert!(!first_page.contains(&"team/app-100"));
+
+    let report = walk(&server, &config(Scope::Everything)).unwrap();
+    assert_eq!(report.repositories, 150);
+    assert!(report
+        .broken
+        .iter()
+        .any(|b| b.repository == "team/app-100" && b.reference == "dangling"));
+}
