@@ -26,11 +26,6 @@ pub const OPS_HOST: &str = "ops";
 /// How often the kubelets and the StatefulSet controller act.
 const KUBELET_SYNC_MS: u64 = 1_000;
 
-/// Vault's API port, where probes connect.
-pub fn vault_api_port() -> u16 {
-    8200
-}
-
 /// What one simulated run produced.
 pub struct SimOutcome {
     pub trace: Trace,

@@ -30,7 +30,7 @@ pub fn voter_endpoints(world: &SharedWorld) -> Vec<(String, Endpoint)> {
             let endpoint = Endpoint {
                 https: false,
                 host: pod.clone(),
-                port: crate::vault_api_port(),
+                port: crate::vault::API_PORT,
                 base_path: String::new(),
             };
             (pod, endpoint)
@@ -82,7 +82,7 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
     let endpoint = Endpoint {
         https: false,
         host: pod,
-        port: crate::vault_api_port(),
+        port: crate::vault::API_PORT,
         base_path: String::new(),
     };
     match get_once(&TurmoilConnect, &endpoint, HEALTH_PATH, timeout, 64 * 1024)

@@ -63,13 +63,6 @@ struct DockerWorld {
     version: String,
 }
 
-fn world_error(operation: &str, reason: impl ToString) -> WorldError {
-    WorldError {
-        operation: operation.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
 impl RegistryWorld for DockerWorld {
     fn backend(&self) -> String {
         "docker".to_string()
@@ -83,7 +76,7 @@ impl RegistryWorld for DockerWorld {
         if self.pusher.is_none() {
             let pusher = Pusher::connect(self.container.endpoint())
                 .await
-                .map_err(|error| world_error("push", error))?;
+                .map_err(|error| WorldError::new("push", error))?;
             self.pusher = Some(pusher);
         }
         let pusher = self.pusher.as_mut().expect("connected above");
@@ -97,7 +90,7 @@ impl RegistryWorld for DockerWorld {
                     pusher
                         .push_blob(repository, content)
                         .await
-                        .map_err(|error| world_error("push blob", error))?;
+                        .map_err(|error| WorldError::new("push blob", error))?;
                 }
                 PushStep::Manifest {
                     repository,
@@ -109,7 +102,7 @@ impl RegistryWorld for DockerWorld {
                     pusher
                         .push_manifest(repository, reference, media_type, content)
                         .await
-                        .map_err(|error| world_error("push manifest", error))?;
+                        .map_err(|error| WorldError::new("push manifest", error))?;
                 }
             }
         }
@@ -120,7 +113,7 @@ impl RegistryWorld for DockerWorld {
         match self.container.storage().remove_tag_dir(repository, tag) {
             Ok(()) => Ok(true),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(error) => Err(world_error("rmtree", error)),
+            Err(error) => Err(WorldError::new("rmtree", error)),
         }
     }
 
@@ -138,7 +131,7 @@ impl RegistryWorld for DockerWorld {
                 Vec::new(),
             )
             .await
-            .map_err(|error| world_error("cleanup HEAD", error))?;
+            .map_err(|error| WorldError::new("cleanup HEAD", error))?;
         let digest = (head.status == 200)
             .then(|| ApiClient::header(&head, "docker-content-digest").map(str::to_owned))
             .flatten();
@@ -153,7 +146,7 @@ impl RegistryWorld for DockerWorld {
                     Vec::new(),
                 )
                 .await
-                .map_err(|error| world_error("cleanup DELETE", error))?;
+                .map_err(|error| WorldError::new("cleanup DELETE", error))?;
             delete_status = Some(delete.status);
         }
         Ok(api_cleanup_outcome(
@@ -170,7 +163,7 @@ impl RegistryWorld for DockerWorld {
             .garbage_collect(delete_untagged)
             .await
             .map(|_| ())
-            .map_err(|error| world_error("garbage-collect", error))
+            .map_err(|error| WorldError::new("garbage-collect", error))
     }
 
     async fn integrity_probe(&mut self, concurrency: usize) -> Result<IntegrityRound, WorldError> {

@@ -20,6 +20,15 @@ pub struct WorldError {
     pub reason: String,
 }
 
+impl WorldError {
+    pub fn new(operation: &str, reason: impl ToString) -> Self {
+        Self {
+            operation: operation.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// What one integrity probe round reported.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityRound {

@@ -136,13 +136,6 @@ impl SimWorld {
     }
 }
 
-fn world_error(operation: &str, reason: impl ToString) -> WorldError {
-    WorldError {
-        operation: operation.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
 impl RegistryWorld for SimWorld {
     fn backend(&self) -> String {
         "sim".to_string()
@@ -164,7 +157,7 @@ impl RegistryWorld for SimWorld {
                     // The media type does not reach the registry in an upload.
                     let blob = Blob::new(manifest::DOCKER_LAYER, content.clone());
                     upload_blob(&mut registry, repository, &blob)
-                        .map_err(|error| world_error("push blob", error))?;
+                        .map_err(|error| WorldError::new("push blob", error))?;
                 }
                 PushStep::Manifest {
                     repository,
@@ -180,7 +173,7 @@ impl RegistryWorld for SimWorld {
                             .with_body(content.clone()),
                     );
                     if response.status != 201 {
-                        return Err(world_error(
+                        return Err(WorldError::new(
                             "push manifest",
                             format!("{} {:?}", response.status, response.error_codes()),
                         ));
@@ -223,7 +216,7 @@ impl RegistryWorld for SimWorld {
                 delete_untagged,
             })
             .map(|_| ())
-            .map_err(|error| world_error("garbage-collect", error))
+            .map_err(|error| WorldError::new("garbage-collect", error))
     }
 
     async fn integrity_probe(&mut self, concurrency: usize) -> Result<IntegrityRound, WorldError> {

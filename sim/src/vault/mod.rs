@@ -5,6 +5,7 @@ mod node;
 mod raft;
 mod rpc;
 
+pub use health::API_PORT;
 pub use node::main;
 pub use raft::PersistentState;
 
