@@ -29,7 +29,13 @@ fn the_safe_runbook_holds_and_prints_figures() {
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("SEEDS=0..60\n"), "{stdout}");
     for needle in [
-        "PASS: every rule holds on 60 seeds",
+        "PASS: every rule held on 60 seeds",
+        "pass no_force_delete_before_unmount",
+        "exercised on",
+        "n/a  pvc_finalizer_before_migration_delete",
+        "runbook steps",
+        "2c-check-d-state",
+        "never reached: ",
         "time to recover",
         "node reboots",
         "destructive actions",
@@ -130,9 +136,37 @@ fn the_audit_reports_the_claims_upstream_behaviour_breaks() {
     for needle in [
         "BROKEN [2c-lazy-unmount]",
         "BROKEN [3-boot-order/3-stop-start]",
-        "BROKEN [2a-graceful-delete]",
-        "SIGKILL came 10000 ms after the delete",
+        "driven by hypotheses.lazy_umount_releases_d_state",
+        "left D state after the lazy unmount in 0 of",
     ] {
         assert!(stdout.contains(needle), "missing {needle}: {stdout}");
     }
+    // Each claim's control, under the runbook's own beliefs, must hold, or the measurement proves nothing.
+    assert_eq!(stdout.matches("control (holds)").count(), 2, "{stdout}");
+}
+
+#[test]
+fn a_rule_no_seed_exercised_fails_the_check() {
+    // vault-healthy's runbook never acts; without its not_applicable list the action rules prove nothing.
+    let text = include_str!("../scenarios/catalog/vault-healthy.toml");
+    let cut = text.find("[expect.not_applicable]").unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "firedrill-no-not-applicable-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, &text[..cut]).unwrap();
+    let (code, stdout, _) = firedrill(&[
+        "check",
+        path.to_str().unwrap(),
+        "--seeds",
+        "4",
+        "--no-progress",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("NOT EXERCISED: "), "{stdout}");
+    assert!(
+        stdout.contains("no_force_delete_before_unmount"),
+        "{stdout}"
+    );
 }

@@ -27,7 +27,7 @@ fn the_migration_runbook_holds_on_200_seeds() {
     ]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
-        stdout.contains("PASS: every rule holds on 200 seeds"),
+        stdout.contains("PASS: every rule held on 200 seeds"),
         "{stdout}"
     );
 }

@@ -50,6 +50,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The surviving mutants of the catalog's runbooks that change nothing a rule can see, each with its reason
+/// (`scenarios/runbooks/equivalent-mutants.toml`); `firedrill mutate` fails on any other survivor.
+pub const EQUIVALENT_MUTANTS: &str = include_str!("../runbooks/equivalent-mutants.toml");
+
 /// Every catalog runbook: its name and the text of `scenarios/runbooks/<name>.toml`.
 pub const RUNBOOKS: &[(&str, &str)] = &[
     (

@@ -46,7 +46,15 @@ impl Distribution {
 pub fn node_reboots(trace: &Trace) -> u64 {
     trace
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::NodeState { state, .. } if state == "rebooting"))
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                EventKind::NodeState {
+                    state: crate::trace::NodeCondition::Rebooting,
+                    ..
+                }
+            )
+        })
         .count() as u64
 }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod checkers;
+pub mod coverage;
 pub mod drill;
 pub mod duration;
 pub mod figures;

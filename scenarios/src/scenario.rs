@@ -306,6 +306,18 @@ pub struct Expectations {
     /// Once every fault has healed, health is 200 within this long and stays so (liveness).
     #[serde(default = "default_liveness_budget_ms")]
     pub liveness_budget_ms: u64,
+    /// How the runbook may finish when it runs; any other outcome fails liveness. A control whose runbook
+    /// should decline to act lists `not_confirmed`.
+    #[serde(default = "default_runbook_outcomes")]
+    pub runbook_outcomes: Vec<crate::trace::RunbookOutcome>,
+    /// Safety rules that this scenario cannot exercise, each with the reason. `firedrill check` fails a rule
+    /// that no seed exercised unless it is listed here; a listed rule is still judged, and still fails.
+    #[serde(default)]
+    pub not_applicable: std::collections::BTreeMap<Spanned<String>, String>,
+}
+
+fn default_runbook_outcomes() -> Vec<crate::trace::RunbookOutcome> {
+    vec![crate::trace::RunbookOutcome::Recovered]
 }
 
 fn default_sustained_health_ms() -> u64 {
@@ -390,6 +402,24 @@ impl Scenario {
             if !self.topology.nodes.contains(node) {
                 return Err(fail(0, format!("expected stale_bootdisk_nodes to name nodes of topology.nodes, found \"{node}\"")));
             }
+        }
+        for rule in self.expect.not_applicable.keys() {
+            if !crate::checkers::SAFETY_RULES.contains(&rule.get_ref().as_str()) {
+                return Err(fail(
+                    rule.span().start,
+                    format!(
+                        "expected a safety rule ({}), found \"{}\"",
+                        crate::checkers::SAFETY_RULES.join(", "),
+                        rule.get_ref()
+                    ),
+                ));
+            }
+        }
+        if self.expect.runbook_outcomes.is_empty() {
+            return Err(fail(
+                0,
+                "expected at least one outcome in expect.runbook_outcomes".into(),
+            ));
         }
         if self.sim.tick_ms == 0 || self.sim.min_latency_ms > self.sim.max_latency_ms {
             return Err(fail(

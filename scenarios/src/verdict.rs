@@ -71,10 +71,11 @@ impl Verdict {
                     target,
                     destructive: true,
                     outcome,
+                    ..
                 } => Some(ActionSummary {
                     t_ms: event.t_ms,
                     step: step.clone(),
-                    action: action.clone(),
+                    action: action.as_str().to_string(),
                     target: target.clone(),
                     outcome: outcome.clone(),
                 }),
@@ -82,7 +83,12 @@ impl Verdict {
             })
             .collect();
         let runbook_outcome = trace.iter().find_map(|event| match &event.kind {
-            EventKind::RunbookFinished { outcome } => Some(outcome.clone()),
+            EventKind::RunbookFinished { outcome, detail } if detail.is_empty() => {
+                Some(outcome.as_str().to_string())
+            }
+            EventKind::RunbookFinished { outcome, detail } => {
+                Some(format!("{}: {detail}", outcome.as_str()))
+            }
             _ => None,
         });
         let registry_version = trace.iter().find_map(|event| match &event.kind {
@@ -92,7 +98,7 @@ impl Verdict {
         Verdict {
             scenario: name.to_string(),
             seed,
-            verdict: if checks.iter().all(|check| check.passed) {
+            verdict: if checks.iter().all(|check| !check.failed()) {
                 "pass"
             } else {
                 "fail"
@@ -117,7 +123,7 @@ impl Verdict {
     pub fn failed_rules(&self) -> Vec<&'static str> {
         self.checks
             .iter()
-            .filter(|check| !check.passed)
+            .filter(|check| check.failed())
             .map(|check| check.rule)
             .collect()
     }
@@ -134,12 +140,41 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
                     target,
                     detail,
                 } => {
-                    format!("fault     {fault} on {target} ({detail})")
+                    format!("fault     {fault:?} on {target} ({detail})")
                 }
-                EventKind::FaultHealed { fault, target } => {
-                    format!("heal      {fault} on {target}")
+                EventKind::FaultHealed { fault, target, how } if how.is_empty() => {
+                    format!("heal      {fault:?} on {target}")
                 }
-                EventKind::RaftRole { pod, role, term } if role == "leader" => {
+                EventKind::FaultHealed { fault, target, how } => {
+                    format!("heal      {fault:?} on {target} ({how})")
+                }
+                EventKind::DiagnosisConfirmed {
+                    step,
+                    diagnosis,
+                    target,
+                    evidence,
+                } => format!(
+                    "confirm   [{step}] {diagnosis:?} {target} on {} observations",
+                    evidence.len()
+                ),
+                EventKind::PodDeletionRequested {
+                    pod, uid, force, ..
+                } => format!(
+                    "api       {} delete of {pod} (uid {uid})",
+                    if *force { "force" } else { "graceful" }
+                ),
+                EventKind::VmPower {
+                    node,
+                    operation,
+                    bootdisk,
+                    ..
+                } => format!("vm        {operation:?} of {node} (bootdisk {bootdisk})"),
+                EventKind::RunAborted { reason } => format!("aborted   {reason}"),
+                EventKind::RaftRole {
+                    pod,
+                    role: crate::trace::RaftRoleName::Leader,
+                    term,
+                } => {
                     format!("raft      {pod} leads term {term}")
                 }
                 EventKind::Alert {
@@ -155,13 +190,30 @@ pub fn timeline(trace: &Trace) -> Vec<String> {
                     target,
                     destructive: true,
                     outcome,
-                } => format!("action    [{step}] {action} {target} -> {outcome}"),
+                    ..
+                } => format!(
+                    "action    [{step}] {} {target} -> {outcome}",
+                    action.as_str()
+                ),
+                EventKind::Action {
+                    step,
+                    action,
+                    target,
+                    ok: false,
+                    outcome,
+                    ..
+                } => format!(
+                    "action    [{step}] {} {target} -> {outcome}",
+                    action.as_str()
+                ),
                 EventKind::ExternalHealth { http_status } => {
                     format!("health    external /v1/sys/health = {http_status}")
                 }
-                EventKind::NodeState { node, state } => format!("node      {node} {state}"),
+                EventKind::NodeState { node, state } => format!("node      {node} {state:?}"),
                 EventKind::RecoveryDeclared { detail } => format!("recovered declared ({detail})"),
-                EventKind::RunbookFinished { outcome } => format!("runbook   finished: {outcome}"),
+                EventKind::RunbookFinished { outcome, detail } => {
+                    format!("runbook   finished: {} {detail}", outcome.as_str())
+                }
                 EventKind::RegistryStarted { backend, version } => {
                     format!("registry  {version} ({backend})")
                 }

@@ -1,8 +1,12 @@
 //! Fault injection: the schedule's faults start and heal at their drawn times, applied between steps.
+//!
+//! Every fault has an end, and the trace records it: its scheduled heal, or the world ending it. A corrupted
+//! NFS client ends when its node reboots; a hung or slow session ends when the last mount that used it is gone.
 
 use crate::world::World;
 use firedrill_scenarios::scenario::FaultKind;
 use firedrill_scenarios::schedule::DrawnFault;
+use firedrill_scenarios::trace::NodeCondition;
 use firedrill_scenarios::EventKind;
 
 /// A fault that has started, and the mount it hit.
@@ -10,6 +14,8 @@ pub struct ActiveFault {
     pub fault: DrawnFault,
     pub mount_id: Option<u32>,
     pub target_pod: String,
+    /// The node a corrupted NFS client belongs to.
+    pub node: Option<String>,
     pub healed: bool,
 }
 
@@ -35,7 +41,30 @@ pub fn apply(world: &mut World, active: &mut Vec<ActiveFault>) {
             .is_some_and(|heal_at_ms| heal_at_ms <= now_ms)
         {
             fault.healed = true;
-            heal(world, fault);
+            heal(world, fault, "healed as scheduled");
+        } else if let Some(how) = ended_by_the_world(world, fault) {
+            fault.healed = true;
+            world.record(EventKind::FaultHealed {
+                fault: fault.fault.kind.into(),
+                target: fault.target_pod.clone(),
+                how: how.to_string(),
+            });
+        }
+    }
+}
+
+/// Whether the world itself has ended a fault, and how.
+fn ended_by_the_world(world: &World, fault: &ActiveFault) -> Option<&'static str> {
+    match fault.fault.kind {
+        FaultKind::NfsClientCorrupted => {
+            let node = fault.node.as_ref()?;
+            let corrupted = world.nodes.get(node).is_some_and(|n| n.nfs_v42_corrupted);
+            (!corrupted).then_some("the node rebooted with a fresh NFS client")
+        }
+        FaultKind::NfsHang | FaultKind::SlowFsync => {
+            let mount_id = fault.mount_id?;
+            let gone = !world.mounts.iter().any(|m| m.id == mount_id);
+            gone.then_some("the last mount using the session went away")
         }
     }
 }
@@ -60,6 +89,7 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
         .iter_mut()
         .find(|m| Some(&m.pod_uid) == uid.as_ref());
     let mount_id = mount.as_ref().map(|m| m.id);
+    let mut corrupted_node = None;
     let detail = match (fault.kind, mount) {
         (FaultKind::NfsHang, Some(mount)) => {
             mount.hung = true;
@@ -81,12 +111,17 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
             if let Some(state) = world.nodes.get_mut(&node) {
                 state.nfs_v42_corrupted = true;
             }
+            world.record(EventKind::NodeState {
+                node: node.clone(),
+                state: NodeCondition::NfsV42ClientCorrupted,
+            });
+            corrupted_node = Some(node.clone());
             format!("the NFSv4.2 client of {node} is corrupted")
         }
         (_, None) => "no mounted volume to hit".to_string(),
     };
     world.record(EventKind::FaultInjected {
-        fault: fault_name(fault.kind).to_string(),
+        fault: fault.kind.into(),
         target: target_pod.clone(),
         detail,
     });
@@ -94,11 +129,12 @@ fn start(world: &mut World, fault: DrawnFault) -> ActiveFault {
         fault,
         mount_id,
         target_pod,
+        node: corrupted_node,
         healed: false,
     }
 }
 
-fn heal(world: &mut World, fault: &ActiveFault) {
+fn heal(world: &mut World, fault: &ActiveFault, how: &str) {
     if let Some(mount) = world
         .mounts
         .iter_mut()
@@ -112,15 +148,8 @@ fn heal(world: &mut World, fault: &ActiveFault) {
         }
     }
     world.record(EventKind::FaultHealed {
-        fault: fault_name(fault.fault.kind).to_string(),
+        fault: fault.fault.kind.into(),
         target: fault.target_pod.clone(),
+        how: how.to_string(),
     });
-}
-
-fn fault_name(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::NfsHang => "nfs_hang",
-        FaultKind::SlowFsync => "slow_fsync",
-        FaultKind::NfsClientCorrupted => "nfs_client_corrupted",
-    }
 }

@@ -6,6 +6,7 @@
 use crate::kube::{PodPhase, ProcessState};
 use crate::vault::VaultView;
 use crate::world::{HostOp, World};
+use firedrill_scenarios::trace::{MountStatus, NodeCondition, TaskState, VmOperation};
 use firedrill_scenarios::EventKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,13 +77,19 @@ pub fn start(world: &mut World) {
 
 /// `qm reset`.
 pub fn reset(world: &mut World, node: &str) -> Result<(), String> {
-    if !world.vms.contains_key(node) {
+    let Some(vm) = world.vms.get(node) else {
         return Err(format!("no VM for node {node}"));
-    }
+    };
+    world.record(EventKind::VmPower {
+        node: node.to_string(),
+        operation: VmOperation::Reset,
+        bootdisk: vm.bootdisk.clone(),
+        os_disk: vm.os_disk.clone(),
+    });
     if world.schedule.hypotheses.qm_reset_is_noop {
         world.record(EventKind::NodeState {
             node: node.to_string(),
-            state: "qm_reset_no_op".to_string(),
+            state: NodeCondition::QmResetNoOp,
         });
         return Ok(());
     }
@@ -99,6 +106,13 @@ pub fn stop_start(world: &mut World, node: &str) -> Result<(), String> {
         .ok_or_else(|| format!("no VM for node {node}"))?;
     vm.qemu_pid = new_pid;
     let boots = vm.bootdisk == vm.os_disk;
+    let power = EventKind::VmPower {
+        node: node.to_string(),
+        operation: VmOperation::ColdBoot,
+        bootdisk: vm.bootdisk.clone(),
+        os_disk: vm.os_disk.clone(),
+    };
+    world.record(power);
     reboot_guest(world, node);
     if !boots {
         if let Some(vm) = world.vms.get_mut(node) {
@@ -106,7 +120,7 @@ pub fn stop_start(world: &mut World, node: &str) -> Result<(), String> {
         }
         world.record(EventKind::NodeState {
             node: node.to_string(),
-            state: "boot_failed_ipxe".to_string(),
+            state: NodeCondition::BootFailedIpxe,
         });
     }
     Ok(())
@@ -135,7 +149,7 @@ fn reboot_guest(world: &mut World, node: &str) {
     }
     world.record(EventKind::NodeState {
         node: node.to_string(),
-        state: "rebooting".to_string(),
+        state: NodeCondition::Rebooting,
     });
     let gone: Vec<_> = world
         .processes
@@ -151,11 +165,10 @@ fn reboot_guest(world: &mut World, node: &str) {
             pid: process.pid,
             comm: process.comm,
             state: if process.state == ProcessState::DiskSleep {
-                "gone_at_reboot"
+                TaskState::GoneAtReboot
             } else {
-                "exited"
-            }
-            .to_string(),
+                TaskState::Exited
+            },
         });
     }
     let unmounted: Vec<_> = world
@@ -170,7 +183,7 @@ fn reboot_guest(world: &mut World, node: &str) {
             node: mount.node,
             pod_uid: mount.pod_uid,
             mountpoint: mount.mountpoint,
-            state: "unmounted".to_string(),
+            state: MountStatus::Unmounted,
         });
     }
     if let Some(state) = world.nodes.get_mut(node) {
@@ -202,7 +215,7 @@ fn reboot_guest(world: &mut World, node: &str) {
                 pod,
                 uid,
                 node,
-                phase: PodPhase::ContainerCreating.as_str().to_string(),
+                phase: PodPhase::ContainerCreating.name(),
             });
         }
     }
@@ -218,15 +231,12 @@ pub fn tick(world: &mut World) {
             if now_ms >= ready_at_ms {
                 vm.state = VmState::Running;
                 vm.csi_registered_at_ms = Some(now_ms + csi_ms);
-                events.push((vm.node.clone(), "ready"));
+                events.push((vm.node.clone(), NodeCondition::Ready));
             }
         }
     }
     for (node, state) in events {
-        world.record(EventKind::NodeState {
-            node,
-            state: state.to_string(),
-        });
+        world.record(EventKind::NodeState { node, state });
     }
 }
 

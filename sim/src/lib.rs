@@ -44,6 +44,32 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
     #[allow(clippy::disallowed_methods)]
     let wall_started = std::time::Instant::now();
     let world: world::SharedWorld = Rc::new(RefCell::new(World::new(scenario, schedule)));
+    // A panic in the world or in the runbook must never read as a pass: the run ends with `run_aborted`, which
+    // every verdict fails, and the trace keeps what happened up to that point.
+    let simulated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        simulate(scenario, schedule, &world)
+    }));
+    if let Err(panic) = simulated {
+        let reason = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+            .unwrap_or_else(|| "a panic with no message".to_string());
+        let mut w = world.borrow_mut();
+        w.record(EventKind::RunAborted { reason });
+        w.record(EventKind::RunFinished {});
+    }
+    let world = Rc::try_unwrap(world)
+        .unwrap_or_else(|_| panic!("the simulation released the world"))
+        .into_inner();
+    SimOutcome {
+        trace: world.into_trace(),
+        wall_ms: wall_started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Builds the turmoil simulation for one schedule and steps it to the scenario's end.
+fn simulate(scenario: &Scenario, schedule: &Schedule, world: &world::SharedWorld) {
     let duration_ms = scenario.duration_ms;
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_millis(duration_ms + 60_000))
@@ -58,6 +84,7 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
             scenario: scenario.name.clone(),
             seed: schedule.seed,
             backend: "sim".to_string(),
+            schema_version: firedrill_scenarios::trace::TRACE_SCHEMA_VERSION,
         });
         w.record(EventKind::ScheduleDrawn {
             schedule: schedule.clone(),
@@ -105,11 +132,4 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
     w.record(EventKind::RunFinished {});
     drop(w);
     drop(sim);
-    let world = Rc::try_unwrap(world)
-        .unwrap_or_else(|_| panic!("the simulation released the world"))
-        .into_inner();
-    SimOutcome {
-        trace: world.into_trace(),
-        wall_ms: wall_started.elapsed().as_millis() as u64,
-    }
 }

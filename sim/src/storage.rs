@@ -97,7 +97,7 @@ fn set_process_state(world: &SharedWorld, uid: &str, state: ProcessState) {
         pod_uid: process.pod_uid.clone(),
         pid: process.pid,
         comm: process.comm.clone(),
-        state: state.letter().to_string(),
+        state: state.name(),
     };
     let pod = w
         .vaults

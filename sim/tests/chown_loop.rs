@@ -4,6 +4,7 @@
 
 use firedrill_scenarios::runbook::RunbookFile;
 use firedrill_scenarios::scenario::FsGroupChangePolicy;
+use firedrill_scenarios::trace::PodPhaseName;
 use firedrill_scenarios::{catalog, EventKind, Scenario, Trace, Verdict};
 use std::path::Path;
 
@@ -21,7 +22,8 @@ fn rule_passed(verdict: &Verdict, rule: &str) -> bool {
         .iter()
         .find(|check| check.rule == rule)
         .unwrap_or_else(|| panic!("no check named {rule}"))
-        .passed
+        .status
+        == firedrill_scenarios::checkers::RuleStatus::Pass
 }
 
 fn chown_loop_lines(trace: &Trace) -> usize {
@@ -32,9 +34,15 @@ fn chown_loop_lines(trace: &Trace) -> usize {
 }
 
 fn policy_patched(trace: &Trace) -> bool {
-    trace
-        .iter()
-        .any(|e| matches!(&e.kind, EventKind::Action { action, .. } if action == "set_fs_group_change_policy"))
+    trace.iter().any(|e| {
+        matches!(
+            &e.kind,
+            EventKind::Action {
+                action: firedrill_scenarios::trace::Activity::SetFsGroupChangePolicy,
+                ..
+            }
+        )
+    })
 }
 
 /// When the last voter turned Ready for good, after the fault's onset.
@@ -43,13 +51,15 @@ fn all_voters_back_ms(trace: &Trace, onset_ms: u64) -> Option<u64> {
     let mut last_phase = std::collections::BTreeMap::new();
     for event in trace.iter() {
         if let EventKind::PodPhase { pod, phase, .. } = &event.kind {
-            last_phase.insert(pod.clone(), phase.clone());
-            if phase == "Ready" && event.t_ms > onset_ms {
+            last_phase.insert(pod.clone(), *phase);
+            if *phase == PodPhaseName::Ready && event.t_ms > onset_ms {
                 last_ready = Some(event.t_ms);
             }
         }
     }
-    let all_ready = last_phase.values().all(|phase| phase == "Ready");
+    let all_ready = last_phase
+        .values()
+        .all(|phase| *phase == PodPhaseName::Ready);
     last_ready.filter(|_| all_ready).map(|at| at - onset_ms)
 }
 
@@ -147,9 +157,10 @@ fn the_walk_costs_the_file_count_and_only_a_walk_past_the_deadline_loops() {
     let started = trace
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::PodPhase { phase, .. } if phase == "Running" && e.t_ms > replacement => {
-                Some(e.t_ms)
-            }
+            EventKind::PodPhase {
+                phase: PodPhaseName::Running,
+                ..
+            } if e.t_ms > replacement => Some(e.t_ms),
             _ => None,
         })
         .expect("the replacement pod starts");

@@ -1,6 +1,8 @@
 //! Property tests: over generated fault schedules and environments (leader placement, whether the NFS hang
 //! happens, its timing, the contested beliefs, stale boot disks), the safe runbook keeps every rule of
-//! DOMAIN.md §7, and each deliberately unsafe runbook is caught by the rule it breaks, with a shrunk schedule.
+//! DOMAIN.md §7, and each deliberately unsafe runbook is caught, against the incident it belongs to, by the
+//! rule it breaks, with a shrunk schedule. The seed is drawn too, so the world's own randomness (election
+//! jitter, network latencies) varies with the schedule.
 
 use firedrill_scenarios::checkers::safety_rules;
 use firedrill_scenarios::scenario::{FaultKind, Hypotheses};
@@ -18,7 +20,11 @@ fn cases() -> u32 {
 }
 
 fn scenario_with(runbook: &str) -> Scenario {
-    let mut scenario = catalog::load("vault-stuck-leader").unwrap();
+    scenario_of("vault-stuck-leader", runbook)
+}
+
+fn scenario_of(name: &str, runbook: &str) -> Scenario {
+    let mut scenario = catalog::load(name).unwrap();
     scenario.runbook = Some(catalog::load_runbook(runbook).unwrap());
     scenario
 }
@@ -28,6 +34,7 @@ fn scenario_with(runbook: &str) -> Scenario {
 fn schedules() -> impl Strategy<Value = Schedule> {
     let nodes = ["k8s-node1", "k8s-node2", "k8s-node3"];
     (
+        any::<u64>(),
         0usize..3,
         prop::bool::weighted(0.9),
         120_000u64..=360_000,
@@ -36,8 +43,8 @@ fn schedules() -> impl Strategy<Value = Schedule> {
         any::<[bool; 3]>(),
     )
         .prop_map(
-            move |(leader, hang, at_ms, heal_after_ms, beliefs, stale)| Schedule {
-                seed: 0,
+            move |(seed, leader, hang, at_ms, heal_after_ms, beliefs, stale)| Schedule {
+                seed,
                 leader: format!("vault-{leader}"),
                 faults: if hang {
                     vec![DrawnFault {
@@ -67,16 +74,32 @@ fn schedules() -> impl Strategy<Value = Schedule> {
 
 /// Runs the property "every rule holds" and returns the rules broken by the shrunk counterexample, if any.
 fn hunt(scenario: &Scenario) -> Option<(Vec<String>, Schedule)> {
+    hunt_over(scenario, schedules())
+}
+
+/// Planned changes on a healthy cluster: no fault, every other knob (seed, leader, beliefs, stale boot disks)
+/// drawn.
+fn healthy_schedules() -> impl Strategy<Value = Schedule> {
+    schedules().prop_map(|mut schedule| {
+        schedule.faults.clear();
+        schedule
+    })
+}
+
+fn hunt_over(
+    scenario: &Scenario,
+    strategy: impl Strategy<Value = Schedule>,
+) -> Option<(Vec<String>, Schedule)> {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&schedules(), |schedule| {
+    let result = runner.run(&strategy, |schedule| {
         let trace = firedrill_sim::run_schedule(scenario, &schedule).trace;
         let broken: Vec<String> = safety_rules(scenario, &trace)
             .into_iter()
-            .filter(|rule| !rule.passed)
+            .filter(|rule| rule.failed())
             .map(|rule| rule.rule.to_string())
             .collect();
         if broken.is_empty() {
@@ -104,6 +127,12 @@ fn the_safe_runbook_keeps_every_rule() {
 }
 
 fn assert_caught(runbook: &str, rule: &str) {
+    assert_caught_with(runbook, rule, 0);
+}
+
+/// The runbook is caught by `rule`, and shrinking keeps only what the failure needs: the hang, and exactly
+/// `stale_disks` stale boot disks.
+fn assert_caught_with(runbook: &str, rule: &str, stale_disks: usize) {
     let scenario = scenario_with(runbook);
     let (broken, schedule) =
         hunt(&scenario).unwrap_or_else(|| panic!("{runbook} was never caught"));
@@ -111,9 +140,12 @@ fn assert_caught(runbook: &str, rule: &str) {
         broken.iter().any(|b| b == rule),
         "{runbook} broke {broken:?}, expected {rule}"
     );
-    // Shrinking keeps only what the failure needs: the hang must be there, and nothing exotic besides.
     assert_eq!(schedule.faults.len(), 1, "{schedule:?}");
-    assert!(schedule.stale_bootdisk_nodes.is_empty(), "{schedule:?}");
+    assert_eq!(
+        schedule.stale_bootdisk_nodes.len(),
+        stale_disks,
+        "{schedule:?}"
+    );
 }
 
 #[test]
@@ -136,13 +168,36 @@ fn declaring_recovery_on_the_first_200_is_caught() {
 
 #[test]
 fn a_cold_boot_without_a_boot_order_check_is_caught() {
-    assert_caught(
+    // The harm needs a stale boot disk on the node the runbook cold-boots.
+    assert_caught_with(
         "unsafe/stop-start-without-boot-order-check",
         "boot_order_checked_before_cold_boot",
+        1,
     );
 }
 
 #[test]
 fn deleting_two_voters_at_once_is_caught() {
     assert_caught("unsafe/delete-two-voters", "one_voter_at_a_time");
+}
+
+#[test]
+fn the_migration_runbook_keeps_every_rule() {
+    let scenario = scenario_of("vault-storage-migration", "vault-migrate-storage");
+    if let Some((broken, schedule)) = hunt_over(&scenario, healthy_schedules()) {
+        panic!("the migration runbook broke {broken:?} on {schedule:?}");
+    }
+}
+
+#[test]
+fn deleting_before_the_finalizer_is_caught_against_the_migration() {
+    let scenario = scenario_of("vault-storage-migration", "unsafe/delete-before-finalizer");
+    let (broken, _) = hunt_over(&scenario, healthy_schedules())
+        .unwrap_or_else(|| panic!("unsafe/delete-before-finalizer was never caught"));
+    assert!(
+        broken
+            .iter()
+            .any(|b| b == "pvc_finalizer_before_migration_delete"),
+        "{broken:?}"
+    );
 }

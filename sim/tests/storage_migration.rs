@@ -20,7 +20,8 @@ fn check(verdict: &Verdict, rule: &str) -> bool {
         .iter()
         .find(|check| check.rule == rule)
         .unwrap_or_else(|| panic!("no check named {rule}"))
-        .passed
+        .status
+        == firedrill_scenarios::checkers::RuleStatus::Pass
 }
 
 /// Log lines of the StatefulSet controller containing `needle`.

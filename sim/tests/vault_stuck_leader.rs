@@ -63,7 +63,13 @@ fn the_stuck_leader_is_detected_and_the_safe_sequence_recovers() {
         let leaders_between = trace.iter().filter(|e| {
             e.t_ms > onset
                 && e.t_ms < first_action
-                && matches!(&e.kind, EventKind::RaftRole { role, .. } if role == "leader")
+                && matches!(
+                    &e.kind,
+                    EventKind::RaftRole {
+                        role: firedrill_scenarios::trace::RaftRoleName::Leader,
+                        ..
+                    }
+                )
         });
         assert_eq!(
             leaders_between.count(),

@@ -1,19 +1,32 @@
-//! `firedrill check`: run a runbook against an incident over many seeds and swarm environments, prove the
-//! safety rules or shrink a counterexample, print figures, and optionally audit the runbook's claims.
+//! `firedrill check`: run a runbook against an incident over many seeds and swarm environments, judge every
+//! safety rule and the scenario's expectations, report per-rule and per-step coverage, shrink a
+//! counterexample, print figures, and optionally audit the runbook's claims.
 
 use super::output::Format;
 use super::parallel::for_each_seed;
 use super::run::load_scenario;
 use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
-use firedrill_scenarios::checkers::{self, detected_at_ms, recovered_at_ms, safety_rules};
+use firedrill_scenarios::checkers::{self, check_all, detected_at_ms, recovered_at_ms};
+use firedrill_scenarios::coverage::{Coverage, RuleCount, RunCoverage, StepCoverage};
 use firedrill_scenarios::figures::{self, Distribution};
 use firedrill_scenarios::shrink::shrink;
 use firedrill_scenarios::{audit, Scenario, Schedule, Trace};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 #[derive(Args)]
+#[command(
+    after_help = "A rule passes only where it had something to judge: each rule reports on how many seeds \
+it was exercised. A rule that no seed exercised fails the check (NOT EXERCISED) unless the scenario lists it \
+under [expect.not_applicable]. The scenario's own expectations (detection, recovery, the runbook's outcome) \
+are judged as well as the safety rules.\n\nExamples:\n  \
+firedrill check vault-stuck-leader --seeds 1000\n  \
+firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
+firedrill check vault-storage-migration --runbook my-migration.toml --format json\n  \
+firedrill check vault-stuck-leader --audit"
+)]
 pub struct CheckArgs {
     /// A Vault scenario of the catalog or a scenario file.
     pub scenario: String,
@@ -33,8 +46,8 @@ pub struct CheckArgs {
     /// Draw only timings and placement from each seed, keeping the scenario's faults and beliefs.
     #[arg(long)]
     pub no_swarm: bool,
-    /// Also report which steps of the runbook stop doing what it says once the hypotheses follow upstream
-    /// behaviour (lazy unmount, qm reset, the grace period).
+    /// Also measure whether the runbook's contested claims hold once the hypotheses follow upstream behaviour
+    /// (lazy unmount, qm reset), each against a control run under the runbook's own beliefs.
     #[arg(long)]
     pub audit: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -45,13 +58,48 @@ pub struct CheckArgs {
 }
 
 /// One seed's result.
-struct SeedResult {
-    seed: u64,
-    broken: Vec<&'static str>,
+pub struct SeedResult {
+    pub seed: u64,
+    pub failed: Vec<&'static str>,
+    pub coverage: RunCoverage,
     detect_ms: Option<u64>,
     recover_ms: Option<u64>,
     reboots: u64,
     actions: u64,
+}
+
+/// The schedule a seed gives, with or without swarm testing.
+pub fn draw(scenario: &Scenario, seed: u64, swarm: bool) -> Schedule {
+    if swarm {
+        Schedule::draw_swarm(scenario, seed)
+    } else {
+        Schedule::draw(scenario, seed)
+    }
+}
+
+/// Runs one seed in the simulation and judges it against every rule that applies.
+pub fn run_seed(scenario: &Scenario, seed: u64, swarm: bool) -> SeedResult {
+    let outcome = firedrill_sim::run_schedule(scenario, &draw(scenario, seed, swarm));
+    judge_seed(scenario, seed, &outcome.trace)
+}
+
+fn judge_seed(scenario: &Scenario, seed: u64, trace: &Trace) -> SeedResult {
+    let checks = check_all(scenario, trace);
+    let onset = checkers::fault_onset_ms(trace);
+    let since_onset = |at: Option<u64>| at.zip(onset).map(|(at, onset)| at.saturating_sub(onset));
+    SeedResult {
+        seed,
+        failed: checks
+            .iter()
+            .filter(|r| r.failed())
+            .map(|r| r.rule)
+            .collect(),
+        coverage: RunCoverage::of(trace, &checks),
+        detect_ms: since_onset(detected_at_ms(trace, onset)),
+        recover_ms: since_onset(recovered_at_ms(trace, onset)),
+        reboots: figures::node_reboots(trace),
+        actions: figures::destructive_actions(trace),
+    }
 }
 
 #[derive(Serialize)]
@@ -76,11 +124,28 @@ struct Counterexample {
 }
 
 #[derive(Serialize)]
-struct Finding {
+struct RuleReport {
+    rule: &'static str,
+    /// `pass`, `fail`, or `not_exercised` when no seed gave the rule anything to judge.
+    verdict: &'static str,
+    #[serde(flatten)]
+    count: RuleCount,
+    /// Why the scenario declares the rule not applicable, if it does.
+    not_applicable: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Finding {
     step: &'static str,
     claim: &'static str,
+    /// The switch whose upstream value drives the measurement.
+    hypothesis: &'static str,
+    /// Measured under upstream behaviour.
     observed: String,
     holds: bool,
+    /// The same measurement under the runbook's own beliefs, which must hold for the finding to mean anything.
+    control: String,
+    control_holds: bool,
 }
 
 #[derive(Serialize)]
@@ -89,8 +154,11 @@ struct CheckReport {
     runbook: String,
     seeds: u64,
     swarm: bool,
+    /// `pass`, `fail` (a rule broke on some seed), or `not_exercised` (a rule was never judged).
     verdict: &'static str,
-    rules: Vec<&'static str>,
+    rules: Vec<RuleReport>,
+    runbook_coverage: Vec<StepCoverage>,
+    steps_never_reached: Vec<String>,
     figures: Figures,
     counterexample: Option<Counterexample>,
     audit: Vec<Finding>,
@@ -112,13 +180,6 @@ pub fn execute(args: CheckArgs) -> u8 {
         .map(|runbook| runbook.name.clone())
         .unwrap_or_else(|| "none".to_string());
     let swarm = !args.no_swarm;
-    let draw = |seed| {
-        if swarm {
-            Schedule::draw_swarm(&scenario, seed)
-        } else {
-            Schedule::draw(&scenario, seed)
-        }
-    };
     let jobs = super::parallel::jobs(args.jobs);
     let progress = if args.no_progress {
         ProgressBar::hidden()
@@ -132,67 +193,75 @@ pub fn execute(args: CheckArgs) -> u8 {
         .expect("the template is valid"),
     );
     let results: Vec<SeedResult> = for_each_seed(args.start, args.seeds, jobs, &progress, |seed| {
-        let outcome = firedrill_sim::run_schedule(&scenario, &draw(seed));
-        judge_seed(&scenario, seed, &outcome.trace)
+        run_seed(&scenario, seed, swarm)
     });
     progress.finish_and_clear();
 
-    let failing: Vec<&SeedResult> = results.iter().filter(|r| !r.broken.is_empty()).collect();
-    let counterexample = failing.first().map(|first| {
-        let rule = first.broken[0];
-        let original = draw(first.seed);
-        let (shrunk, shrink_runs) = shrink(&scenario, &original, |candidate| {
-            let trace = firedrill_sim::run_schedule(&scenario, candidate).trace;
-            safety_rules(&scenario, &trace)
-                .iter()
-                .any(|r| r.rule == rule && !r.passed)
-        });
-        let trace = firedrill_sim::run_schedule(&scenario, &shrunk).trace;
-        let detail = safety_rules(&scenario, &trace)
-            .into_iter()
-            .find(|r| r.rule == rule)
-            .map(|r| r.detail)
-            .unwrap_or_default();
-        let runbook_flag = args
-            .runbook
-            .as_ref()
-            .map(|runbook| format!(" --runbook {runbook}"))
-            .unwrap_or_default();
-        let swarm_flag = if swarm { " --swarm" } else { "" };
-        Counterexample {
-            seed: first.seed,
+    let mut coverage = Coverage::default();
+    for result in &results {
+        coverage.add(&result.coverage);
+    }
+    let not_applicable: BTreeSet<String> = scenario
+        .expect
+        .not_applicable
+        .keys()
+        .map(|rule| rule.get_ref().clone())
+        .collect();
+    let unexercised = coverage.unexercised(&not_applicable);
+    let rules: Vec<RuleReport> = coverage
+        .rules
+        .iter()
+        .map(|(rule, count)| RuleReport {
             rule,
-            detail,
-            failing_seeds: failing.len() as u64,
-            shrink_runs,
-            actions: action_lines(&trace),
-            replay_seed: format!(
-                "firedrill run {} --seed {}{swarm_flag}{runbook_flag}",
-                args.scenario, first.seed
-            ),
-            replay_shrunk: format!(
-                "firedrill run {} --seed {}{runbook_flag} --schedule '{}'",
-                args.scenario,
-                first.seed,
-                serde_json::to_string(&shrunk).expect("schedules serialize")
-            ),
-            shrunk_schedule: shrunk,
+            verdict: if count.fail > 0 {
+                "fail"
+            } else if count.exercised() == 0 {
+                "not_exercised"
+            } else {
+                "pass"
+            },
+            count: count.clone(),
+            not_applicable: scenario
+                .expect
+                .not_applicable
+                .iter()
+                .find(|(name, _)| name.get_ref() == rule)
+                .map(|(_, why)| why.clone()),
+        })
+        .collect();
+    let (runbook_coverage, steps_never_reached) = match &scenario.runbook {
+        Some(runbook) => {
+            let steps = coverage.steps_of(runbook);
+            let never = steps
+                .iter()
+                .filter(|step| step.reached == 0)
+                .map(|step| step.step.clone())
+                .collect();
+            (steps, never)
         }
-    });
+        None => (Vec::new(), Vec::new()),
+    };
+
+    let failing: Vec<&SeedResult> = results.iter().filter(|r| !r.failed.is_empty()).collect();
+    let counterexample = failing
+        .first()
+        .map(|first| counterexample(&scenario, &args, swarm, first, failing.len() as u64));
+    let verdict = if counterexample.is_some() {
+        "fail"
+    } else if !unexercised.is_empty() {
+        "not_exercised"
+    } else {
+        "pass"
+    };
     let report = CheckReport {
         scenario: scenario.name.clone(),
         runbook: runbook_name,
         seeds: args.seeds,
         swarm,
-        verdict: if counterexample.is_none() {
-            "pass"
-        } else {
-            "fail"
-        },
-        rules: safety_rules(&scenario, &Trace::default())
-            .iter()
-            .map(|r| r.rule)
-            .collect(),
+        verdict,
+        rules,
+        runbook_coverage,
+        steps_never_reached,
         figures: Figures {
             detect_ms: Distribution::of(results.iter().filter_map(|r| r.detect_ms).collect()),
             recover_ms: Distribution::of(results.iter().filter_map(|r| r.recover_ms).collect()),
@@ -213,34 +282,72 @@ pub fn execute(args: CheckArgs) -> u8 {
         ),
         Format::Text => print_text(&report),
     }
-    if report.counterexample.is_none() {
+    if report.verdict == "pass" {
         EXIT_PASS
     } else {
         EXIT_FAIL
     }
 }
 
-fn judge_seed(scenario: &Scenario, seed: u64, trace: &Trace) -> SeedResult {
-    let onset = checkers::fault_onset_ms(trace);
-    let since_onset = |at: Option<u64>| at.zip(onset).map(|(at, onset)| at - onset);
-    SeedResult {
-        seed,
-        broken: safety_rules(scenario, trace)
-            .into_iter()
-            .filter(|r| !r.passed)
-            .map(|r| r.rule)
-            .collect(),
-        detect_ms: since_onset(detected_at_ms(trace, onset)),
-        recover_ms: since_onset(recovered_at_ms(trace, onset)),
-        reboots: figures::node_reboots(trace),
-        actions: figures::destructive_actions(trace),
+/// Shrinks the first failing seed's schedule while the same rule breaks, and builds the replay lines.
+fn counterexample(
+    scenario: &Scenario,
+    args: &CheckArgs,
+    swarm: bool,
+    first: &SeedResult,
+    failing_seeds: u64,
+) -> Counterexample {
+    let rule = first.failed[0];
+    let original = draw(scenario, first.seed, swarm);
+    let (shrunk, shrink_runs) = shrink(scenario, &original, |candidate| {
+        let trace = firedrill_sim::run_schedule(scenario, candidate).trace;
+        check_all(scenario, &trace)
+            .iter()
+            .any(|r| r.rule == rule && r.failed())
+    });
+    let trace = firedrill_sim::run_schedule(scenario, &shrunk).trace;
+    let detail = check_all(scenario, &trace)
+        .into_iter()
+        .find(|r| r.rule == rule)
+        .map(|r| r.detail)
+        .unwrap_or_default();
+    let runbook_flag = args
+        .runbook
+        .as_ref()
+        .map(|runbook| format!(" --runbook {runbook}"))
+        .unwrap_or_default();
+    let swarm_flag = if swarm { " --swarm" } else { "" };
+    Counterexample {
+        seed: first.seed,
+        rule,
+        detail,
+        failing_seeds,
+        shrink_runs,
+        actions: action_lines(&trace),
+        replay_seed: format!(
+            "firedrill run {} --seed {}{swarm_flag}{runbook_flag}",
+            args.scenario, first.seed
+        ),
+        replay_shrunk: format!(
+            "firedrill run {} --seed {}{runbook_flag} --schedule '{}'",
+            args.scenario,
+            first.seed,
+            serde_json::to_string(&shrunk).expect("schedules serialize")
+        ),
+        shrunk_schedule: shrunk,
     }
 }
 
 fn action_lines(trace: &Trace) -> Vec<String> {
     firedrill_scenarios::verdict::timeline(trace)
         .into_iter()
-        .filter(|line| line.contains("action") || line.contains("fault") || line.contains("node "))
+        .filter(|line| {
+            [
+                "action", "fault", "node ", "api ", "vm ", "confirm", "aborted",
+            ]
+            .iter()
+            .any(|kind| line.contains(kind))
+        })
         .collect()
 }
 
@@ -248,7 +355,21 @@ fn action_lines(trace: &Trace) -> Vec<String> {
 /// also runs the runbook against that incident.
 const NODE_STUCK_SCENARIO: &str = "vault-node-nfs-stuck";
 
-fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Finding> {
+/// The audit's measurements of one run.
+#[derive(Default)]
+struct AuditRun {
+    lazy_unmount: Option<audit::LazyUnmountOutcome>,
+    reset: Option<audit::ResetOutcome>,
+}
+
+/// Runs the scenario (and the node-stuck incident) with the contested hypotheses set by `upstream`.
+fn audit_runs(
+    scenario: &Scenario,
+    upstream: bool,
+    start: u64,
+    seeds: u64,
+    jobs: usize,
+) -> Vec<AuditRun> {
     let mut scenarios = vec![scenario.clone()];
     if scenario.name != NODE_STUCK_SCENARIO {
         if let Ok(mut node_stuck) = firedrill_scenarios::catalog::load(NODE_STUCK_SCENARIO) {
@@ -257,71 +378,87 @@ fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Fi
         }
     }
     let hidden = ProgressBar::hidden();
-    let mut traces = Vec::new();
-    for mut upstream in scenarios {
-        upstream.hypotheses.lazy_umount_releases_d_state = false;
-        upstream.hypotheses.qm_reset_is_noop = false;
-        traces.extend(for_each_seed(start, seeds, jobs, &hidden, |seed| {
-            let trace = firedrill_sim::run(&upstream, seed).trace;
-            (
-                audit::lazy_unmount_released_d_state(&trace),
-                audit::reset_then_cold_boot(&trace),
-                audit::observed_grace_ms(&trace),
-            )
+    let mut runs = Vec::new();
+    for mut variant in scenarios {
+        // The runbook's beliefs are the catalog's defaults; upstream is what DOMAIN.md's sources say.
+        variant.hypotheses.lazy_umount_releases_d_state = !upstream;
+        variant.hypotheses.qm_reset_is_noop = !upstream;
+        runs.extend(for_each_seed(start, seeds, jobs, &hidden, |seed| {
+            let trace = firedrill_sim::run(&variant, seed).trace;
+            AuditRun {
+                lazy_unmount: audit::lazy_unmount(&trace),
+                reset: audit::reset(&trace),
+            }
         }));
     }
-    let mut findings = Vec::new();
-    let unmounts: Vec<bool> = traces
+    runs
+}
+
+/// The lazy-unmount claim over some runs: (holds, what was measured).
+fn lazy_unmount_measure(runs: &[AuditRun]) -> Option<(bool, String)> {
+    let outcomes: Vec<_> = runs.iter().filter_map(|run| run.lazy_unmount).collect();
+    if outcomes.is_empty() {
+        return None;
+    }
+    let released = outcomes.iter().filter(|o| o.released).count();
+    let timed_out = outcomes.iter().filter(|o| o.wait_timed_out).count();
+    Some((
+        released == outcomes.len(),
+        format!(
+            "a task blocked in D left D state after the lazy unmount in {released} of {} runs; the runbook's D-state wait timed out in {timed_out}",
+            outcomes.len()
+        ),
+    ))
+}
+
+/// The qm-reset claim over some runs: (holds, what was measured).
+fn reset_measure(runs: &[AuditRun]) -> Option<(bool, String)> {
+    let outcomes: Vec<_> = runs.iter().filter_map(|run| run.reset).collect();
+    if outcomes.is_empty() {
+        return None;
+    }
+    let rebooted = outcomes.iter().filter(|o| o.guest_rebooted).count();
+    let needless = outcomes
         .iter()
-        .filter_map(|(released, _, _)| *released)
-        .collect();
-    if !unmounts.is_empty() {
-        let released = unmounts.iter().filter(|r| **r).count();
+        .filter(|o| o.guest_rebooted && o.cold_boot_followed)
+        .count();
+    Some((
+        needless == 0,
+        format!(
+            "{} resets; the guest rebooted after {rebooted} (that count is the hypothesis itself); the runbook then cold-booted an already rebooted guest in {needless}",
+            outcomes.len()
+        ),
+    ))
+}
+
+fn run_audit(scenario: &Scenario, start: u64, seeds: u64, jobs: usize) -> Vec<Finding> {
+    let upstream = audit_runs(scenario, true, start, seeds, jobs);
+    let control = audit_runs(scenario, false, start, seeds, jobs);
+    let mut findings = Vec::new();
+    let never = || "no run reached the step".to_string();
+    if let Some((holds, observed)) = lazy_unmount_measure(&upstream) {
+        let (control_holds, control_text) =
+            lazy_unmount_measure(&control).unwrap_or((false, never()));
         findings.push(Finding {
             step: "2c-lazy-unmount",
             claim: "umount -l lets the kernel release NFS session state, so the stuck task leaves D state",
-            observed: format!(
-                "with umount(8) semantics the stuck task left D state after the lazy unmount in {released} of {} runs; the runbook then waits and diagnoses the node",
-                unmounts.len()
-            ),
-            holds: released == unmounts.len(),
+            hypothesis: "hypotheses.lazy_umount_releases_d_state: false (umount(8): it only detaches) against true (the runbook)",
+            observed,
+            holds,
+            control: control_text,
+            control_holds,
         });
     }
-    let resets: Vec<(bool, bool)> = traces.iter().filter_map(|(_, reset, _)| *reset).collect();
-    if !resets.is_empty() {
-        let needless = resets
-            .iter()
-            .filter(|(rebooted, cold)| *rebooted && *cold)
-            .count();
+    if let Some((holds, observed)) = reset_measure(&upstream) {
+        let (control_holds, control_text) = reset_measure(&control).unwrap_or((false, never()));
         findings.push(Finding {
             step: "3-boot-order/3-stop-start",
             claim: "if qm reset leaves the QEMU PID unchanged, the VM did not reboot: use qm stop/start",
-            observed: format!(
-                "qm reset rebooted the guest inside the same QEMU process in {} of {} resets; the PID check still called for a cold boot in {needless}, a second reboot (check boot_id or uptime instead)",
-                resets.iter().filter(|(rebooted, _)| *rebooted).count(),
-                resets.len()
-            ),
-            holds: needless == 0,
-        });
-    }
-    let graces: Vec<u64> = traces.iter().filter_map(|(_, _, grace)| *grace).collect();
-    if let Some(grace_ms) = graces.first() {
-        findings.push(Finding {
-            step: "2a-graceful-delete",
-            claim: "graceful delete with a 30 s grace, then wait 30 s",
-            observed: format!(
-                "the pod's terminationGracePeriodSeconds is {} s (vault-helm's default is 10 s): SIGKILL came {grace_ms} ms after the delete, so the 30 s wait assumes a grace the chart does not set",
-                scenario.topology.termination_grace_period_ms / 1000
-            ),
-            holds: *grace_ms >= 30_000,
-        });
-    }
-    if findings.is_empty() {
-        findings.push(Finding {
-            step: "-",
-            claim: "-",
-            observed: format!("no run of {} reached a contested step", scenario.name),
-            holds: true,
+            hypothesis: "hypotheses.qm_reset_is_noop: false (qemu-server vm_reset is QMP system_reset) against true (the runbook)",
+            observed,
+            holds,
+            control: control_text,
+            control_holds,
         });
     }
     findings
@@ -339,7 +476,62 @@ fn print_text(report: &CheckReport) {
             ""
         }
     );
-    println!("rules: {}", report.rules.join(", "));
+    println!();
+    println!("rules:");
+    for rule in &report.rules {
+        let (mark, text) = match rule.verdict {
+            "fail" => (
+                "FAIL",
+                format!(
+                    "broken on {} of {} seeds (exercised on {})",
+                    rule.count.fail,
+                    report.seeds,
+                    rule.count.exercised()
+                ),
+            ),
+            "not_exercised" => match &rule.not_applicable {
+                Some(why) => ("n/a ", format!("never exercised; not applicable: {why}")),
+                None => ("NOT EXERCISED", "on no seed".to_string()),
+            },
+            _ => (
+                "pass",
+                format!(
+                    "exercised on {} of {} seeds",
+                    rule.count.exercised(),
+                    report.seeds
+                ),
+            ),
+        };
+        println!("  {mark:<4} {:<40} {text}", rule.rule);
+    }
+    if !report.runbook_coverage.is_empty() {
+        println!();
+        println!("runbook steps (seeds that reached each step; branches taken):");
+        for step in &report.runbook_coverage {
+            let branches: Vec<String> = step
+                .branches
+                .iter()
+                .map(|(branch, seeds)| {
+                    format!(
+                        "{} {seeds}",
+                        serde_json::to_value(branch)
+                            .expect("branches serialize")
+                            .as_str()
+                            .unwrap_or("?")
+                    )
+                })
+                .collect();
+            println!(
+                "  {:<24} {:>6}  {}",
+                step.step,
+                step.reached,
+                branches.join(", ")
+            );
+        }
+        if !report.steps_never_reached.is_empty() {
+            println!("  never reached: {}", report.steps_never_reached.join(", "));
+        }
+    }
     println!();
     println!("figures over seeds:");
     println!(
@@ -359,9 +551,25 @@ fn print_text(report: &CheckReport) {
         report.figures.destructive_actions.text("")
     );
     println!();
-    match &report.counterexample {
-        None => println!("PASS: every rule holds on {} seeds", report.seeds),
-        Some(counterexample) => {
+    match (&report.counterexample, report.verdict) {
+        (None, "pass") => println!(
+            "PASS: every rule held on {} seeds, each exercised or declared not applicable",
+            report.seeds
+        ),
+        (None, _) => {
+            let never: Vec<&str> = report
+                .rules
+                .iter()
+                .filter(|r| r.verdict == "not_exercised" && r.not_applicable.is_none())
+                .map(|r| r.rule)
+                .collect();
+            println!(
+                "NOT EXERCISED: {} never had anything to judge on {} seeds; a pass would prove nothing (declare it under [expect.not_applicable] with a reason if it cannot apply)",
+                never.join(", "),
+                report.seeds
+            );
+        }
+        (Some(counterexample), _) => {
             println!(
                 "FAIL: {} broken on {} of {} seeds; first at seed {}",
                 counterexample.rule,
@@ -386,11 +594,33 @@ fn print_text(report: &CheckReport) {
     }
     if !report.audit.is_empty() {
         println!();
-        println!("audit (hypotheses switched to upstream behaviour):");
+        println!("audit (measured with the hypotheses switched to upstream behaviour; control under the runbook's beliefs):");
         for finding in &report.audit {
             let mark = if finding.holds { "holds " } else { "BROKEN" };
             println!("  {mark} [{}] {}", finding.step, finding.claim);
-            println!("         {}", finding.observed);
+            println!("         driven by {}", finding.hypothesis);
+            println!("         upstream: {}", finding.observed);
+            println!(
+                "         control ({}): {}",
+                if finding.control_holds {
+                    "holds"
+                } else {
+                    "BROKEN: the measurement itself is suspect"
+                },
+                finding.control
+            );
         }
     }
+    let failed = report.rules.iter().filter(|r| r.verdict == "fail").count();
+    let passed = report.rules.iter().filter(|r| r.verdict == "pass").count();
+    let not_applicable = report
+        .rules
+        .iter()
+        .filter(|r| r.verdict == "not_exercised" && r.not_applicable.is_some())
+        .count();
+    let unexercised = report.rules.len() - failed - passed - not_applicable;
+    println!();
+    println!(
+        "{passed} passed, {failed} failed, {unexercised} not exercised, {not_applicable} not applicable"
+    );
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod list;
+mod mutate;
 mod output;
 mod parallel;
 mod probe;
@@ -35,6 +36,7 @@ firedrill run vault-stuck-leader --seed 7 --trace run.jsonl --format json\n  \
 firedrill sweep --all --seeds 1000\n  \
 firedrill check vault-stuck-leader --seeds 1000 --audit\n  \
 firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
+firedrill mutate vault-stuck-leader\n  \
 firedrill probe vault --endpoint http://127.0.0.1:8200 --endpoint http://127.0.0.1:8202 --timeout 3s\n\n\
 Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input."
 )]
@@ -54,6 +56,9 @@ enum Command {
     /// Check a runbook against an incident over many seeds: every safety rule holds, or a shrunk
     /// counterexample with the command that replays it. Prints figures per runbook; --audit tests its claims.
     Check(check::CheckArgs),
+    /// Mutation-test a runbook: run `check` on every small edit of it (a step dropped, steps swapped, a guard
+    /// negated, a wait shortened, a delete made forceful…) and report which survive and which steps matter.
+    Mutate(mutate::MutateArgs),
     /// Run a probe against real endpoints.
     #[command(subcommand)]
     Probe(probe::ProbeCommand),
@@ -78,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::execute(args),
         Command::Sweep(args) => sweep::execute(args),
         Command::Check(args) => check::execute(args),
+        Command::Mutate(args) => mutate::execute(args),
         Command::Probe(command) => probe::execute(command),
     };
     ExitCode::from(code)

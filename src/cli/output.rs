@@ -10,6 +10,16 @@ pub enum Format {
     Json,
 }
 
+/// The mark a readable verdict puts before a rule: what it concluded, at a glance.
+pub fn rule_mark(status: firedrill_scenarios::checkers::RuleStatus) -> &'static str {
+    use firedrill_scenarios::checkers::RuleStatus;
+    match status {
+        RuleStatus::Pass => "ok  ",
+        RuleStatus::Fail => "FAIL",
+        RuleStatus::NotExercised => "n/a ",
+    }
+}
+
 /// Writes a trace as JSON Lines to `path`, as `--trace` asks.
 pub fn write_trace(
     path: &std::path::Path,

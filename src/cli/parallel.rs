@@ -37,6 +37,29 @@ pub fn for_each_seed<T: Send>(
     results.into_iter().map(|(_, result)| result).collect()
 }
 
+/// Like [`for_each_seed`], but workers take no new seed once `stop` is true of any result: for a search that
+/// needs only the first counterexample. Returns the results in seed order, up to wherever the workers stopped.
+pub fn for_each_seed_until<T: Send>(
+    start: u64,
+    count: u64,
+    jobs: usize,
+    run: impl Fn(u64) -> T + Sync,
+    stop: impl Fn(&T) -> bool + Sync,
+) -> Vec<T> {
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let results = for_each_seed(start, count, jobs, &ProgressBar::hidden(), |seed| {
+        if stopped.load(Ordering::Relaxed) {
+            return None;
+        }
+        let result = run(seed);
+        if stop(&result) {
+            stopped.store(true, Ordering::Relaxed);
+        }
+        Some(result)
+    });
+    results.into_iter().flatten().collect()
+}
+
 /// The worker count: `--jobs`, else one per core.
 pub fn jobs(requested: Option<usize>) -> usize {
     requested

@@ -142,8 +142,8 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     let since_onset = |at: Option<u64>| match (at, verdict.onset_ms) {
         (Some(at), Some(onset)) => format!(
             "{} after the fault ({} ms)",
-            format_ms(at - onset),
-            at - onset
+            format_ms(at.saturating_sub(onset)),
+            at.saturating_sub(onset)
         ),
         (Some(at), None) => format_ms(at),
         (None, _) => "never".to_string(),
@@ -168,7 +168,7 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     }
     println!();
     for check in &verdict.checks {
-        let mark = if check.passed { "ok  " } else { "FAIL" };
+        let mark = super::output::rule_mark(check.status);
         println!("  {mark} {:<32} {}", check.rule, check.detail);
     }
     println!();

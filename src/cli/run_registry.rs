@@ -134,7 +134,7 @@ fn print_text(verdict: &Verdict, trace: &Trace, args: &RunArgs) {
     println!("detected:  {}", since_onset(verdict.detected_at_ms));
     println!();
     for check in &verdict.checks {
-        let mark = if check.passed { "ok  " } else { "FAIL" };
+        let mark = super::output::rule_mark(check.status);
         println!("  {mark} {:<36} {}", check.rule, check.detail);
     }
     println!();

@@ -1,32 +1,71 @@
-//! Safety rule (DOMAIN.md §7.3): never stop and start a VM whose boot order was not checked first.
+//! Safety rule (DOMAIN.md §7.3): never cold-boot a VM whose boot order is stale.
+//!
+//! Judged from the VM's configuration at the moment of each `qm stop/start`, as the world recorded it: a cold
+//! boot from a boot disk that is not the OS disk tries iPXE and fails, whether or not a check ran first.
 
 use super::CheckResult;
-use crate::trace::{EventKind, Trace};
-use std::collections::BTreeSet;
+use crate::trace::{EventKind, Trace, VmOperation};
 
 pub const RULE: &str = "boot_order_checked_before_cold_boot";
 
 pub fn check(trace: &Trace) -> CheckResult {
-    let mut checked: BTreeSet<&str> = BTreeSet::new();
+    let mut cold_boots = 0;
     for event in trace.iter() {
-        if let EventKind::Action { action, target, .. } = &event.kind {
-            match action.as_str() {
-                "check_boot_order" => {
-                    checked.insert(target);
-                }
-                "vm_stop_start" if !checked.contains(target.as_str()) => {
-                    return CheckResult::new(
-                        RULE,
-                        false,
-                        format!(
-                            "qm stop/start of {target} at {} ms without checking its boot order",
-                            event.t_ms
-                        ),
-                    );
-                }
-                _ => {}
+        if let EventKind::VmPower {
+            node,
+            operation: VmOperation::ColdBoot,
+            bootdisk,
+            os_disk,
+        } = &event.kind
+        {
+            cold_boots += 1;
+            if bootdisk != os_disk {
+                return CheckResult::new(
+                    RULE,
+                    false,
+                    format!(
+                        "cold boot of {node} at {} ms with bootdisk {bootdisk} while the OS is on {os_disk}",
+                        event.t_ms
+                    ),
+                );
             }
         }
     }
-    CheckResult::new(RULE, true, "every cold boot came after a boot-order check")
+    if cold_boots == 0 {
+        return CheckResult::not_exercised(RULE, "no VM was cold-booted");
+    }
+    CheckResult::new(
+        RULE,
+        true,
+        format!("{cold_boots} cold boots, each from the OS disk"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+
+    #[test]
+    fn cold_boot_with_a_stale_boot_disk_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.vm(10, "n2", VmOperation::ColdBoot, "scsi0");
+        assert_eq!(check(&t.build()).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn cold_boot_from_the_os_disk_passes() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.vm(10, "n2", VmOperation::Reset, "scsi0")
+            .vm(20, "n2", VmOperation::ColdBoot, "scsi1");
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn a_reset_alone_is_not_exercised() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.vm(10, "n2", VmOperation::Reset, "scsi0");
+        assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
+    }
 }

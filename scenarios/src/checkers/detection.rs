@@ -27,9 +27,8 @@ pub fn detected_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
 pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
     const RULE: &str = "detected_within";
     let Some(onset) = onset_ms else {
-        return CheckResult::new(
+        return CheckResult::not_exercised(
             RULE,
-            false,
             "no fault was injected, so nothing could be detected",
         );
     };

@@ -1,150 +1,194 @@
-//! Safety rule (DOMAIN.md §7.1): never force-delete a pod while one of its NFS mounts is still mounted, or
-//! while a `mount.nfs` on its node is in D state.
+//! Safety rule (DOMAIN.md §7.1): never force-delete a pod while any task of it (any name, any thread) is
+//! blocked on NFS, while one of its mounts is still mounted, while a lazily detached mount of it still has
+//! users, or while a `mount.nfs` on its node is blocked on the hung client.
+//!
+//! Judged at each force delete the world recorded, against the world's state at that instant. The rule is
+//! exercised once the runbook acts while some task is blocked in D state: it could have force-deleted then.
 
+use super::replay::Replay;
 use super::CheckResult;
-use crate::trace::{EventKind, Trace};
-use std::collections::BTreeMap;
+use crate::trace::{EventKind, MountStatus, TaskState, Trace};
 
 pub const RULE: &str = "no_force_delete_before_unmount";
 
 pub fn check(trace: &Trace) -> CheckResult {
-    // The pod's current incarnation, each mount's latest state, and each process's latest state, replayed in
-    // trace order so every force delete is judged against the world as it was at that moment.
-    let mut pods: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut mounts: BTreeMap<(String, String, String), String> = BTreeMap::new();
-    let mut processes: BTreeMap<(String, u32), (String, String)> = BTreeMap::new();
+    let mut world = Replay::default();
+    let mut hazard_at_ms: Option<u64> = None;
+    let mut force_deletes = 0;
     for event in trace.iter() {
         match &event.kind {
-            EventKind::PodPhase { pod, uid, node, .. } => {
-                pods.insert(pod.clone(), (uid.clone(), node.clone()));
-            }
-            EventKind::MountState {
+            EventKind::PodDeletionRequested {
+                pod,
+                uid,
                 node,
-                pod_uid,
-                mountpoint,
-                state,
-            } => {
-                mounts.insert(
-                    (node.clone(), pod_uid.clone(), mountpoint.clone()),
-                    state.clone(),
-                );
-            }
-            EventKind::ProcessState {
-                node,
-                pid,
-                comm,
-                state,
+                force: true,
                 ..
             } => {
-                processes.insert((node.clone(), *pid), (comm.clone(), state.clone()));
-            }
-            EventKind::Action { action, target, .. } if action == "force_delete_pod" => {
-                let Some((uid, node)) = pods.get(target) else {
-                    continue;
-                };
-                let mounted: Vec<&String> = mounts
-                    .iter()
-                    .filter(|((n, u, _), state)| {
-                        n == node && u == uid && state.as_str() == "mounted"
-                    })
-                    .map(|((_, _, mountpoint), _)| mountpoint)
-                    .collect();
-                if let Some(mountpoint) = mounted.first() {
+                force_deletes += 1;
+                if let Some(harm) = harm_at_force_delete(&world, uid, node) {
                     return CheckResult::new(
                         RULE,
                         false,
                         format!(
-                            "force-deleted {target} (uid {uid}) at {} ms while {mountpoint} was still mounted on {node}",
+                            "force-deleted {pod} (uid {uid}) at {} ms while {harm} on {node}",
                             event.t_ms
                         ),
                     );
                 }
-                let stuck_mount = processes.iter().find(|((n, _), (comm, state))| {
-                    n == node && comm == "mount.nfs" && state == "D"
-                });
-                if let Some(((_, pid), _)) = stuck_mount {
-                    return CheckResult::new(
-                        RULE,
-                        false,
-                        format!(
-                            "force-deleted {target} at {} ms while mount.nfs (pid {pid}) was in D state on {node}",
-                            event.t_ms
-                        ),
-                    );
+            }
+            EventKind::Action {
+                destructive: true, ..
+            } if hazard_at_ms.is_none() => {
+                let blocked = world
+                    .tasks
+                    .values()
+                    .any(|task| task.state == TaskState::DiskSleep);
+                if blocked {
+                    hazard_at_ms = Some(event.t_ms);
                 }
             }
             _ => {}
         }
+        world.apply(event);
     }
-    CheckResult::new(
-        RULE,
-        true,
-        "every force delete came after its mounts were gone",
-    )
+    match (force_deletes, hazard_at_ms) {
+        (0, None) => CheckResult::not_exercised(
+            RULE,
+            "no force delete, and the runbook never acted while a task was blocked on NFS",
+        ),
+        (0, Some(at_ms)) => CheckResult::new(
+            RULE,
+            true,
+            format!("the runbook acted from {at_ms} ms while a task was blocked on NFS, and never force-deleted"),
+        ),
+        (count, _) => CheckResult::new(
+            RULE,
+            true,
+            format!("{count} force deletes, each after the pod's tasks and mounts were gone"),
+        ),
+    }
+}
+
+/// What made a force delete of incarnation `uid` unsafe at that moment, if anything.
+fn harm_at_force_delete(world: &Replay, uid: &str, node: &str) -> Option<String> {
+    if let Some(task) = world.blocked_tasks_of(uid).first() {
+        return Some(format!("its task {} was in D state", task.comm));
+    }
+    let live_users = world.live_tasks_of(uid);
+    for mount in world.mounts_of(uid) {
+        match mount.status {
+            MountStatus::Mounted => {
+                return Some(format!("{} was still mounted", mount.mountpoint));
+            }
+            MountStatus::Detached if !live_users.is_empty() => {
+                return Some(format!(
+                    "{} was detached but still used by {}",
+                    mount.mountpoint,
+                    live_users
+                        .iter()
+                        .map(|task| task.comm.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    world
+        .blocked_mount_helpers_on(node)
+        .first()
+        .map(|_| "a mount.nfs was blocked on the node's NFS client".to_string())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
     use super::*;
+    use crate::trace::{Activity, MountStatus, TaskState};
 
-    fn base() -> Trace {
-        let mut trace = Trace::default();
-        trace.push(
-            0,
-            EventKind::PodPhase {
-                pod: "vault-2".into(),
-                uid: "u1".into(),
-                node: "n3".into(),
-                phase: "Running".into(),
-            },
-        );
-        trace.push(
-            0,
-            EventKind::MountState {
-                node: "n3".into(),
-                pod_uid: "u1".into(),
-                mountpoint: "/data".into(),
-                state: "mounted".into(),
-            },
-        );
-        trace
+    fn stuck_leader() -> TraceBuilder {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.task(10, "n2", 102, "u2", "vault", TaskState::DiskSleep);
+        t
     }
 
-    fn force_delete(trace: &mut Trace, t_ms: u64) {
-        trace.push(
-            t_ms,
-            EventKind::Action {
-                step: "2d".into(),
-                action: "force_delete_pod".into(),
-                target: "vault-2".into(),
-                destructive: true,
-                outcome: "ok".into(),
-            },
+    #[test]
+    fn force_delete_while_still_mounted_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.delete(20, "vault-2", "u2", "n2", false)
+            .task(21, "n2", 102, "u2", "vault", TaskState::Exited)
+            .delete(30, "vault-2", "u2", "n2", true);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail, "{}", result.detail);
+        assert!(
+            result.detail.contains("/data was still mounted"),
+            "{}",
+            result.detail
         );
     }
 
     #[test]
-    fn force_delete_while_mounted_is_caught() {
-        let mut trace = base();
-        force_delete(&mut trace, 10);
-        let result = check(&trace);
-        assert!(!result.passed);
-        assert!(result.detail.contains("/data"), "{}", result.detail);
+    fn lazy_unmount_then_force_delete_while_the_task_is_in_d_fails() {
+        let mut t = stuck_leader();
+        t.delete(20, "vault-2", "u2", "n2", false)
+            .action(40, Activity::LazyUnmount, "n2:/data")
+            .mount(40, "n2", "u2", "/data", MountStatus::Detached)
+            .delete(40, "vault-2", "u2", "n2", true);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(
+            result.detail.contains("vault was in D state"),
+            "{}",
+            result.detail
+        );
     }
 
     #[test]
-    fn force_delete_after_unmount_passes() {
-        let mut trace = base();
-        trace.push(
-            5,
-            EventKind::MountState {
-                node: "n3".into(),
-                pod_uid: "u1".into(),
-                mountpoint: "/data".into(),
-                state: "detached".into(),
-            },
+    fn a_detached_mount_with_a_zombie_user_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.mount(40, "n2", "u2", "/data", MountStatus::Detached)
+            .task(41, "n2", 102, "u2", "vault", TaskState::Zombie)
+            .delete(50, "vault-2", "u2", "n2", true);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(
+            result.detail.contains("still used by vault"),
+            "{}",
+            result.detail
         );
-        force_delete(&mut trace, 10);
-        assert!(check(&trace).passed);
+    }
+
+    #[test]
+    fn a_blocked_mount_helper_on_the_node_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.task(5, "n2", 900, "u9", "mount.nfs", TaskState::DiskSleep)
+            .mount(40, "n2", "u2", "/data", MountStatus::Unmounted)
+            .task(41, "n2", 102, "u2", "vault", TaskState::Exited)
+            .delete(50, "vault-2", "u2", "n2", true);
+        assert_eq!(check(&t.build()).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn force_delete_after_the_task_left_and_the_mount_went_passes() {
+        let mut t = stuck_leader();
+        t.delete(20, "vault-2", "u2", "n2", false)
+            .mount(40, "n2", "u2", "/data", MountStatus::Detached)
+            .task(41, "n2", 102, "u2", "vault", TaskState::Exited)
+            .delete(60, "vault-2", "u2", "n2", true);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn acting_beside_a_blocked_task_without_force_passes_and_counts() {
+        let mut t = stuck_leader();
+        t.delete(20, "vault-2", "u2", "n2", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn nothing_to_judge_is_not_exercised() {
+        let t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
     }
 }

@@ -12,7 +12,7 @@ pub fn check(trace: &Trace) -> CheckResult {
                 return CheckResult::new(
                     RULE,
                     false,
-                    format!("{fault} {target} at {} ms", event.t_ms),
+                    format!("{fault:?} {target} at {} ms", event.t_ms),
                 );
             }
             EventKind::Alert { name, state, .. }

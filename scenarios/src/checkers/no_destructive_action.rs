@@ -12,7 +12,7 @@ pub fn check(trace: &Trace) -> CheckResult {
                 target,
                 destructive: true,
                 ..
-            } => Some(format!("{action} {target} at {} ms", event.t_ms)),
+            } => Some(format!("{} {target} at {} ms", action.as_str(), event.t_ms)),
             _ => None,
         })
         .collect();

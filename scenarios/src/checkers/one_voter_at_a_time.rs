@@ -1,57 +1,124 @@
-//! Safety rule (DOMAIN.md §7.5): never disrupt a Raft voter while another disrupted voter is not back yet.
+//! Safety rule (DOMAIN.md §7.5): never take down a Raft voter that is up while another voter is down.
+//!
+//! Every voter that is down counts, whatever the cause: the fault, a deletion, a reboot. Judged at each
+//! disruption the world recorded (a pod deletion, or a power operation on a node with voters on it), against
+//! the voters' readiness at that moment.
 
+use super::replay::Replay;
 use super::CheckResult;
 use crate::trace::{EventKind, Trace};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 pub const RULE: &str = "one_voter_at_a_time";
 
-/// Actions that take a voter down, and the pods they hit.
-fn disrupted_pods<'a>(
-    action: &str,
-    target: &'a str,
-    pods_on_node: &BTreeMap<&'a str, Vec<&'a str>>,
-) -> Vec<&'a str> {
-    match action {
-        "delete_pod" | "force_delete_pod" => vec![target],
-        "vm_reset" | "vm_stop_start" => pods_on_node.get(target).cloned().unwrap_or_default(),
-        _ => Vec::new(),
+pub fn check(trace: &Trace) -> CheckResult {
+    let mut world = Replay::default();
+    let mut voters: BTreeSet<String> = BTreeSet::new();
+    let mut disruptions = 0;
+    for event in trace.iter() {
+        let disrupted: Vec<String> = match &event.kind {
+            EventKind::PodPhase { pod, .. } => {
+                voters.insert(pod.clone());
+                Vec::new()
+            }
+            EventKind::PodDeletionRequested { pod, uid, .. } => {
+                // Only the current incarnation counts: deleting a superseded one takes nothing down.
+                if world.pods.get(pod).is_some_and(|view| &view.uid == uid) {
+                    vec![pod.clone()]
+                } else {
+                    Vec::new()
+                }
+            }
+            EventKind::VmPower { node, .. } => world.pods_on(node),
+            _ => Vec::new(),
+        };
+        if !disrupted.is_empty() {
+            disruptions += 1;
+        }
+        for pod in &disrupted {
+            if !world.voter_up(pod) {
+                continue;
+            }
+            let down: Vec<&String> = voters
+                .iter()
+                .filter(|other| *other != pod && !world.voter_up(other))
+                .collect();
+            if let Some(other) = down.first() {
+                return CheckResult::new(
+                    RULE,
+                    false,
+                    format!(
+                        "took down {pod}, which was up, at {} ms while {other} was down",
+                        event.t_ms
+                    ),
+                );
+            }
+        }
+        world.apply(event);
     }
+    if disruptions == 0 {
+        return CheckResult::not_exercised(RULE, "no voter was disrupted");
+    }
+    CheckResult::new(
+        RULE,
+        true,
+        format!("{disruptions} disruptions, none while another voter was down"),
+    )
 }
 
-pub fn check(trace: &Trace) -> CheckResult {
-    let mut node_of: BTreeMap<&str, &str> = BTreeMap::new();
-    // Voters taken down by an action that have not been Ready since.
-    let mut down: BTreeMap<&str, u64> = BTreeMap::new();
-    for event in trace.iter() {
-        match &event.kind {
-            EventKind::PodPhase {
-                pod, node, phase, ..
-            } => {
-                node_of.insert(pod, node);
-                if phase == "Ready" {
-                    down.remove(pod.as_str());
-                }
-            }
-            EventKind::Action { action, target, .. } => {
-                let mut pods_on_node: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-                for (pod, node) in &node_of {
-                    pods_on_node.entry(node).or_default().push(pod);
-                }
-                for pod in disrupted_pods(action, target, &pods_on_node) {
-                    let others: Vec<&&str> = down.keys().filter(|other| **other != pod).collect();
-                    if let Some(other) = others.first() {
-                        return CheckResult::new(
-                            RULE,
-                            false,
-                            format!("{action} {target} at {} ms disrupted {pod} while {other} was still down", event.t_ms),
-                        );
-                    }
-                    down.insert(pod, event.t_ms);
-                }
-            }
-            _ => {}
-        }
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+    use crate::trace::{PodPhaseName, VmOperation};
+
+    fn leader_stuck() -> TraceBuilder {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.pod(10, "vault-2", "u2", "n2", PodPhaseName::Running);
+        t
     }
-    CheckResult::new(RULE, true, "voters were disrupted one at a time")
+
+    #[test]
+    fn deleting_a_healthy_standby_while_the_leader_is_stuck_fails() {
+        let mut t = leader_stuck();
+        t.delete(20, "vault-0", "u0", "n0", false);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(
+            result.detail.contains("vault-2 was down"),
+            "{}",
+            result.detail
+        );
+    }
+
+    #[test]
+    fn resetting_a_healthy_voters_node_while_another_is_down_fails() {
+        let mut t = leader_stuck();
+        t.vm(20, "n1", VmOperation::Reset, "scsi1");
+        assert_eq!(check(&t.build()).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn deleting_the_stuck_voter_passes() {
+        let mut t = leader_stuck();
+        t.delete(20, "vault-2", "u2", "n2", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn one_at_a_time_with_readiness_between_passes() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.delete(20, "vault-0", "u0", "n0", false)
+            .pod(30, "vault-0", "u0", "n0", PodPhaseName::Deleted)
+            .pod(31, "vault-0", "u5", "n0", PodPhaseName::Ready)
+            .delete(40, "vault-1", "u1", "n1", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn no_disruption_is_not_exercised() {
+        let t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
+    }
 }

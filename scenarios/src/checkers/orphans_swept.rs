@@ -11,7 +11,7 @@ pub fn check(trace: &Trace) -> CheckResult {
             fault,
             target,
             detail,
-        } if fault == ORPHAN_SWEPT && detail.contains("garbage-collect") => {
+        } if *fault == ORPHAN_SWEPT && detail.contains("garbage-collect") => {
             Some((event.t_ms, target.clone()))
         }
         _ => None,

@@ -8,6 +8,7 @@ pub const RULE: &str = "no_premature_recovery";
 
 pub fn check(trace: &Trace, sustained_health_ms: u64) -> CheckResult {
     let mut healthy_since: Option<u64> = None;
+    let mut declarations = 0;
     for event in trace.iter() {
         match &event.kind {
             EventKind::ExternalHealth { http_status } => {
@@ -18,7 +19,8 @@ pub fn check(trace: &Trace, sustained_health_ms: u64) -> CheckResult {
                 };
             }
             EventKind::RecoveryDeclared { .. } => {
-                let held_ms = healthy_since.map(|since| event.t_ms - since);
+                declarations += 1;
+                let held_ms = healthy_since.map(|since| event.t_ms.saturating_sub(since));
                 if held_ms.is_none_or(|held| held < sustained_health_ms) {
                     return CheckResult::new(
                         RULE,
@@ -34,9 +36,45 @@ pub fn check(trace: &Trace, sustained_health_ms: u64) -> CheckResult {
             _ => {}
         }
     }
+    if declarations == 0 {
+        return CheckResult::not_exercised(RULE, "no recovery was declared");
+    }
     CheckResult::new(
         RULE,
         true,
-        format!("no recovery declared before {sustained_health_ms} ms of health 200"),
+        format!("recovery declared only after {sustained_health_ms} ms of health 200"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+
+    fn declared(t: &mut TraceBuilder, t_ms: u64) {
+        t.push(t_ms, EventKind::RecoveryDeclared { detail: "d".into() });
+    }
+
+    #[test]
+    fn declaring_on_the_first_200_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.health(100, 503).health(200, 200);
+        declared(&mut t, 200);
+        assert_eq!(check(&t.build(), 900).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn declaring_after_the_window_passes() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.health(100, 503).health(200, 200);
+        declared(&mut t, 1_100);
+        assert_eq!(check(&t.build(), 900).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn no_declaration_is_not_exercised() {
+        let t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build(), 900).status, RuleStatus::NotExercised);
+    }
 }

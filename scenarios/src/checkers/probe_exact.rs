@@ -12,10 +12,10 @@ pub fn check(trace: &Trace) -> CheckResult {
     let mut rounds = 0;
     for event in trace.iter() {
         match &event.kind {
-            EventKind::FaultInjected { fault, target, .. } if fault == UNREACHABLE => {
+            EventKind::FaultInjected { fault, target, .. } if *fault == UNREACHABLE => {
                 broken.insert(target);
             }
-            EventKind::FaultHealed { fault, target } if fault == UNREACHABLE => {
+            EventKind::FaultHealed { fault, target, .. } if *fault == UNREACHABLE => {
                 broken.remove(target.as_str());
             }
             EventKind::RegistryScan {

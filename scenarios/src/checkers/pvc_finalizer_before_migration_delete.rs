@@ -1,43 +1,32 @@
-//! Safety rule (DOMAIN.md §7.7): never delete a pod being migrated to new storage before its claim's
-//! `kubernetes.io/pvc-protection` finalizer is handled.
+//! Safety rule (DOMAIN.md §7.7): never delete a pod being migrated to new storage while its claim is
+//! Terminating with the `kubernetes.io/pvc-protection` finalizer still in place.
 //!
-//! A pod is being migrated once its claim `data-<pod>` was deleted; the finalizer is handled once it was patched
-//! out of that claim. A delete of the pod in between lets the StatefulSet controller recreate it on the old claim.
+//! Judged from the claims and deletions the world recorded: a pod deleted then is recreated by the
+//! StatefulSet controller on the old claim. The rule is exercised once any claim is being deleted.
 
+use super::replay::Replay;
 use super::CheckResult;
-use crate::trace::{EventKind, Trace};
-use std::collections::BTreeSet;
+use crate::trace::{ClaimPhase, EventKind, Trace};
 
 pub const RULE: &str = "pvc_finalizer_before_migration_delete";
 
 pub fn check(trace: &Trace) -> CheckResult {
-    // Claims deleted for a migration whose finalizer is still in place.
-    let mut pending: BTreeSet<&str> = BTreeSet::new();
+    let mut world = Replay::default();
+    let mut migrations = 0;
     for event in trace.iter() {
-        let EventKind::Action {
-            action,
-            target,
-            outcome,
-            ..
-        } = &event.kind
-        else {
-            continue;
-        };
-        match action.as_str() {
-            "delete_pvc" if outcome == "ok" => {
-                pending.insert(target);
-            }
-            "remove_pvc_finalizer" if outcome == "ok" => {
-                pending.remove(target.as_str());
-            }
-            "delete_pod" | "force_delete_pod" => {
-                let claim = format!("data-{target}");
-                if pending.contains(claim.as_str()) {
+        match &event.kind {
+            EventKind::ClaimState {
+                state: ClaimPhase::Terminating,
+                ..
+            } => migrations += 1,
+            EventKind::PodDeletionRequested { pod, uid, .. } => {
+                let claim = format!("data-{pod}");
+                if world.claims.get(&claim) == Some(&(ClaimPhase::Terminating, true)) {
                     return CheckResult::new(
                         RULE,
                         false,
                         format!(
-                            "{action} {target} at {} ms while claim {claim} was being deleted with its pvc-protection finalizer in place",
+                            "deleted {pod} (uid {uid}) at {} ms while claim {claim} was Terminating with its pvc-protection finalizer in place",
                             event.t_ms
                         ),
                     );
@@ -45,6 +34,10 @@ pub fn check(trace: &Trace) -> CheckResult {
             }
             _ => {}
         }
+        world.apply(event);
+    }
+    if migrations == 0 {
+        return CheckResult::not_exercised(RULE, "no claim was deleted");
     }
     CheckResult::new(
         RULE,
@@ -55,46 +48,41 @@ pub fn check(trace: &Trace) -> CheckResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
     use super::*;
-
-    fn action(trace: &mut Trace, t_ms: u64, action: &str, target: &str) {
-        trace.push(
-            t_ms,
-            EventKind::Action {
-                step: "s".to_string(),
-                action: action.to_string(),
-                target: target.to_string(),
-                destructive: true,
-                outcome: "ok".to_string(),
-            },
-        );
-    }
 
     #[test]
     fn finalizer_first_passes() {
-        let mut trace = Trace::default();
-        action(&mut trace, 1, "delete_pvc", "data-vault-0");
-        action(&mut trace, 2, "remove_pvc_finalizer", "data-vault-0");
-        action(&mut trace, 3, "delete_pod", "vault-0");
-        assert!(check(&trace).passed);
+        let mut t = TraceBuilder::healthy_cluster();
+        t.claim(1, "data-vault-0", ClaimPhase::Terminating, true)
+            .claim(2, "data-vault-0", ClaimPhase::Deleted, false)
+            .delete(3, "vault-0", "u0", "n0", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
     }
 
     #[test]
     fn delete_before_finalizer_fails_and_names_the_pod() {
-        let mut trace = Trace::default();
-        action(&mut trace, 1, "delete_pvc", "data-vault-1");
-        action(&mut trace, 2, "delete_pod", "vault-1");
-        action(&mut trace, 3, "remove_pvc_finalizer", "data-vault-1");
-        let result = check(&trace);
-        assert!(!result.passed);
+        let mut t = TraceBuilder::healthy_cluster();
+        t.claim(1, "data-vault-1", ClaimPhase::Terminating, true)
+            .delete(2, "vault-1", "u1", "n1", false);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
         assert!(result.detail.contains("vault-1"), "{}", result.detail);
     }
 
     #[test]
     fn a_pod_not_under_migration_may_be_deleted() {
-        let mut trace = Trace::default();
-        action(&mut trace, 1, "delete_pvc", "data-vault-1");
-        action(&mut trace, 2, "delete_pod", "vault-2");
-        assert!(check(&trace).passed);
+        let mut t = TraceBuilder::healthy_cluster();
+        t.claim(1, "data-vault-1", ClaimPhase::Terminating, true)
+            .delete(2, "vault-2", "u2", "n2", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn no_claim_deleted_is_not_exercised() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.delete(2, "vault-2", "u2", "n2", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
     }
 }

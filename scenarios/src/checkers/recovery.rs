@@ -25,12 +25,15 @@ pub fn recovered_at_ms(trace: &Trace, onset_ms: Option<u64>) -> Option<u64> {
 pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResult {
     const RULE: &str = "recovered_within";
     let Some(onset) = onset_ms else {
-        return CheckResult::new(
-            RULE,
-            false,
-            "no fault was injected, so nothing could recover",
-        );
+        return CheckResult::not_exercised(RULE, "no fault was injected, so nothing could recover");
     };
+    let lost = trace.iter().any(|event| {
+        event.t_ms >= onset
+            && matches!(event.kind, EventKind::ExternalHealth { http_status } if http_status != 200)
+    });
+    if !lost {
+        return CheckResult::not_exercised(RULE, "external health never broke after the fault");
+    }
     match recovered_at_ms(trace, onset_ms) {
         Some(at) if at - onset <= within_ms => CheckResult::new(
             RULE,
@@ -81,6 +84,6 @@ mod tests {
     fn regression_at_the_end_is_not_recovery() {
         let t = trace(&[(0, 200), (100, 503), (200, 200), (300, 503)]);
         assert_eq!(recovered_at_ms(&t, Some(50)), None);
-        assert!(!check(&t, Some(50), 1000).passed);
+        assert!(check(&t, Some(50), 1000).failed());
     }
 }

@@ -1,19 +1,19 @@
 //! Rule (liveness): the expected number of voters are ready when the run ends.
 
 use super::CheckResult;
-use crate::trace::{EventKind, Trace};
+use crate::trace::{EventKind, PodPhaseName, Trace};
 use std::collections::BTreeMap;
 
 pub fn check(trace: &Trace, expected: usize) -> CheckResult {
-    let mut last_phase: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut last_phase: BTreeMap<&str, PodPhaseName> = BTreeMap::new();
     for event in trace.iter() {
         if let EventKind::PodPhase { pod, phase, .. } = &event.kind {
-            last_phase.insert(pod, phase);
+            last_phase.insert(pod, *phase);
         }
     }
     let ready: Vec<&str> = last_phase
         .iter()
-        .filter(|(_, phase)| **phase == "Ready")
+        .filter(|(_, phase)| **phase == PodPhaseName::Ready)
         .map(|(pod, _)| *pod)
         .collect();
     let detail = format!(
@@ -21,7 +21,7 @@ pub fn check(trace: &Trace, expected: usize) -> CheckResult {
         ready.len(),
         last_phase
             .iter()
-            .map(|(pod, phase)| format!("{pod}={phase}"))
+            .map(|(pod, phase)| format!("{pod}={phase:?}"))
             .collect::<Vec<_>>()
             .join(" ")
     );

@@ -116,7 +116,7 @@ struct Driver<'a> {
     trace: Trace,
     clock_ms: u64,
     pushed: Vec<PushedImage>,
-    breakage: BTreeMap<String, &'static str>,
+    breakage: BTreeMap<String, crate::trace::FaultName>,
     failing_rounds: u32,
     alert_firing: bool,
     catalog_alert_firing: bool,
@@ -133,6 +133,7 @@ impl Driver<'_> {
         world: &mut W,
     ) -> Result<(), WorldError> {
         self.record(EventKind::RunStarted {
+            schema_version: crate::trace::TRACE_SCHEMA_VERSION,
             scenario: self.scenario.name.clone(),
             seed: plan.seed,
             backend: world.backend(),
@@ -261,7 +262,7 @@ impl Driver<'_> {
         for (target, fault) in &now {
             if !self.breakage.contains_key(target) {
                 self.record(EventKind::FaultInjected {
-                    fault: (*fault).to_string(),
+                    fault: *fault,
                     target: target.clone(),
                     detail: format!("by {operation}"),
                 });
@@ -270,8 +271,9 @@ impl Driver<'_> {
         for (target, fault) in &self.breakage.clone() {
             if !now.contains_key(target) {
                 self.record(EventKind::FaultHealed {
-                    fault: (*fault).to_string(),
+                    fault: *fault,
                     target: target.clone(),
+                    how: format!("by {operation}"),
                 });
             }
         }

@@ -7,14 +7,16 @@ use super::content::PushedImage;
 use super::disk::{self, RegistryDisk};
 use std::collections::BTreeMap;
 
+use crate::trace::FaultName;
+
 /// The fault name of a pushed object that the API no longer serves, as the probe would name it.
-pub const UNREACHABLE: &str = "unreachable";
+pub const UNREACHABLE: FaultName = FaultName::Unreachable;
 /// The fault name of an orphaned child whose config or own layer data was swept: only a rebuild helps.
-pub const ORPHAN_SWEPT: &str = "orphan_swept";
+pub const ORPHAN_SWEPT: FaultName = FaultName::OrphanSwept;
 
 /// Every breakage on disk, keyed by target (e.g. `manifest repo@sha256:…`), with its fault name.
 /// Targets of [`UNREACHABLE`] use the probe's finding format: `<kind> <repository>@<reference>`.
-pub fn breakage(disk: &dyn RegistryDisk, pushed: &[PushedImage]) -> BTreeMap<String, &'static str> {
+pub fn breakage(disk: &dyn RegistryDisk, pushed: &[PushedImage]) -> BTreeMap<String, FaultName> {
     let mut found = BTreeMap::new();
     for image in pushed {
         let repository = &image.repository;

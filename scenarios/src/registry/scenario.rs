@@ -191,6 +191,20 @@ impl RegistryScenario {
         if self.images.is_empty() {
             return Err(fail(0, "expected at least one [[images]] entry".into()));
         }
+        let expect = &self.expect;
+        let judged = expect.detected_within_ms.is_some()
+            || expect.probe_exact
+            || expect.naive_scan_blind
+            || expect.orphans_swept
+            || expect.no_breakage;
+        if !judged {
+            // A drill with no rule could only print a vacuous PASS.
+            let offset = source.find("[expect]").unwrap_or(0);
+            return Err(fail(
+                offset,
+                "expected at least one rule in [expect] (detected_within_ms, probe_exact, naive_scan_blind, orphans_swept or no_breakage)".into(),
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for image in &self.images {
             let repository = image.repository.get_ref();

@@ -32,52 +32,83 @@ pub async fn drive(
                         detail: format!("runbook step {step}"),
                     });
                 }
+                record_engine_events(runbook, actuator);
                 actuator.record(EventKind::RunbookFinished {
-                    outcome: outcome.summary(),
+                    outcome: outcome.kind(),
+                    detail: outcome.detail(),
                 });
                 return outcome;
             }
-            Command::Record { action, target } => {
-                actuator.record(EventKind::Action {
+            Command::Confirm {
+                diagnosis,
+                target,
+                evidence,
+            } => {
+                record_engine_events(runbook, actuator);
+                actuator.record(EventKind::DiagnosisConfirmed {
                     step: step.to_string(),
-                    action,
+                    diagnosis,
                     target,
-                    destructive: false,
-                    outcome: "ok".to_string(),
+                    evidence,
                 });
                 Observation::Done
             }
             Command::Wait { duration_ms } => {
+                record_engine_events(runbook, actuator);
                 actuator.wait(duration_ms).await;
                 Observation::Done
             }
             Command::Observe(query) => {
+                record_engine_events(runbook, actuator);
                 let observation = actuator.observe(&query).await;
                 actuator.record(EventKind::Action {
                     step: step.to_string(),
-                    action: query.name().to_string(),
+                    action: query.name(),
                     target: query.target(),
                     destructive: false,
                     outcome: observation.summary(),
+                    ok: !matches!(observation, Observation::ActionFailed(_)),
                 });
                 observation
             }
             Command::Act(action) => {
-                let observation = actuator.act(&action).await;
+                record_engine_events(runbook, actuator);
+                // The runbook's record of the action comes first; the world's own record of what it did follows.
                 actuator.record(EventKind::Action {
                     step: step.to_string(),
-                    action: action.name().to_string(),
+                    action: action.name(),
                     target: action.target(),
                     destructive: true,
-                    outcome: observation.summary(),
+                    outcome: "requested".to_string(),
+                    ok: true,
                 });
+                let observation = actuator.act(&action).await;
+                if let Observation::ActionFailed(why) = &observation {
+                    actuator.record(EventKind::Action {
+                        step: step.to_string(),
+                        action: action.name(),
+                        target: action.target(),
+                        destructive: false,
+                        outcome: format!("failed: {why}"),
+                        ok: false,
+                    });
+                }
                 observation
             }
         };
     }
     let outcome = Outcome::Escalated(format!("runbook exceeded {max_commands} commands"));
+    record_engine_events(runbook, actuator);
     actuator.record(EventKind::RunbookFinished {
-        outcome: outcome.summary(),
+        outcome: outcome.kind(),
+        detail: outcome.detail(),
     });
     outcome
+}
+
+/// Moves the engine's own events (steps reached, branches taken) into the trace.
+fn record_engine_events(runbook: &mut impl Runbook, actuator: &mut impl Actuator) {
+    for event in runbook.drain_events() {
+        actuator.record(event);
+    }
 }

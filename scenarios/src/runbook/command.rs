@@ -1,5 +1,6 @@
 //! What a runbook can ask of the world, and what the world answers.
 
+use crate::trace::{Activity, Diagnosis, Evidence, RunbookOutcome};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,10 +10,11 @@ pub enum Command {
     Wait {
         duration_ms: u64,
     },
-    /// A decision worth a line in the trace (the diagnosis was confirmed); the world is not touched.
-    Record {
-        action: String,
+    /// The runbook confirmed a diagnosis on this evidence; the world is not touched.
+    Confirm {
+        diagnosis: Diagnosis,
         target: String,
+        evidence: Vec<Evidence>,
     },
     Finish(Outcome),
 }
@@ -148,17 +150,17 @@ pub enum Outcome {
 }
 
 impl Action {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Activity {
         match self {
-            Action::DeletePod { .. } => "delete_pod",
-            Action::ForceDeletePod { .. } => "force_delete_pod",
-            Action::LazyUnmount { .. } => "lazy_unmount",
-            Action::VmReset { .. } => "vm_reset",
-            Action::VmStopStart { .. } => "vm_stop_start",
-            Action::FixBootOrder { .. } => "fix_boot_order",
-            Action::SetFsGroupChangePolicy { .. } => "set_fs_group_change_policy",
-            Action::DeletePvc { .. } => "delete_pvc",
-            Action::RemovePvcFinalizer { .. } => "remove_pvc_finalizer",
+            Action::DeletePod { .. } => Activity::DeletePod,
+            Action::ForceDeletePod { .. } => Activity::ForceDeletePod,
+            Action::LazyUnmount { .. } => Activity::LazyUnmount,
+            Action::VmReset { .. } => Activity::VmReset,
+            Action::VmStopStart { .. } => Activity::VmStopStart,
+            Action::FixBootOrder { .. } => Activity::FixBootOrder,
+            Action::SetFsGroupChangePolicy { .. } => Activity::SetFsGroupChangePolicy,
+            Action::DeletePvc { .. } => Activity::DeletePvc,
+            Action::RemovePvcFinalizer { .. } => Activity::RemovePvcFinalizer,
         }
     }
 
@@ -178,21 +180,21 @@ impl Action {
 }
 
 impl Query {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Activity {
         match self {
-            Query::ProbeVoters => "probe_voters",
-            Query::RaftLeader { .. } => "raft_leader",
-            Query::Logs { .. } => "logs",
-            Query::Pod { .. } => "get_pod",
-            Query::Processes { .. } => "processes",
-            Query::Mounts { .. } => "mounts",
-            Query::DStateProcesses { .. } => "d_state_processes",
-            Query::ExternalHealth => "external_health",
-            Query::TestMount { .. } => "test_mount",
-            Query::VmStatus { .. } => "vm_status",
-            Query::BootOrder { .. } => "check_boot_order",
-            Query::NodeStatus { .. } => "node_status",
-            Query::PodEvents { .. } => "pod_events",
+            Query::ProbeVoters => Activity::ProbeVoters,
+            Query::RaftLeader { .. } => Activity::RaftLeader,
+            Query::Logs { .. } => Activity::Logs,
+            Query::Pod { .. } => Activity::GetPod,
+            Query::Processes { .. } => Activity::Processes,
+            Query::Mounts { .. } => Activity::Mounts,
+            Query::DStateProcesses { .. } => Activity::DStateProcesses,
+            Query::ExternalHealth => Activity::ExternalHealth,
+            Query::TestMount { .. } => Activity::TestMount,
+            Query::VmStatus { .. } => Activity::VmStatus,
+            Query::BootOrder { .. } => Activity::CheckBootOrder,
+            Query::NodeStatus { .. } => Activity::NodeStatus,
+            Query::PodEvents { .. } => Activity::PodEvents,
         }
     }
 
@@ -263,6 +265,26 @@ impl Observation {
 }
 
 impl Outcome {
+    /// The outcome's kind, as the trace records it.
+    pub fn kind(&self) -> RunbookOutcome {
+        match self {
+            Outcome::Recovered => RunbookOutcome::Recovered,
+            Outcome::NotConfirmed(_) => RunbookOutcome::NotConfirmed,
+            Outcome::Escalated(_) => RunbookOutcome::Escalated,
+            Outcome::NotRecovered(_) => RunbookOutcome::NotRecovered,
+        }
+    }
+
+    /// Why the runbook finished this way, in its own words.
+    pub fn detail(&self) -> String {
+        match self {
+            Outcome::Recovered => String::new(),
+            Outcome::NotConfirmed(why) | Outcome::Escalated(why) | Outcome::NotRecovered(why) => {
+                why.clone()
+            }
+        }
+    }
+
     pub fn summary(&self) -> String {
         match self {
             Outcome::Recovered => "recovered".into(),

@@ -3,6 +3,7 @@
 use super::facts::Facts;
 use super::file::{FinishOutcome, RunbookFile, Step, Verb};
 use super::{Action, Command, Observation, Outcome, Query, Runbook};
+use crate::trace::{Branch, EventKind};
 use std::collections::BTreeMap;
 
 /// The most steps the engine walks through without issuing a command; more means a guard loop in the file.
@@ -21,6 +22,22 @@ enum Pending {
     RetryWait(usize),
 }
 
+/// The diagnosis of a `confirm` step that does not name one, from the facts its guard tests: a guard that
+/// tests only health confirms a planned change on a healthy cluster (as runbook files written before the field
+/// existed do); anything else confirms a stuck leader.
+fn infer_diagnosis(step: &Step) -> crate::trace::Diagnosis {
+    let health_only = !step.when.is_empty()
+        && step
+            .when
+            .iter()
+            .all(|fact| matches!(fact.get_ref().as_str(), "health_200" | "health_sustained"));
+    if health_only {
+        crate::trace::Diagnosis::PlannedChange
+    } else {
+        crate::trace::Diagnosis::StuckLeader
+    }
+}
+
 pub struct Engine {
     runbook: RunbookFile,
     pc: usize,
@@ -31,6 +48,10 @@ pub struct Engine {
     /// Mounts still to lazily unmount in the current `lazy_unmount` step.
     unmount_queue: Option<Vec<String>>,
     finished: bool,
+    /// The step whose entry was last recorded, so a step that polls is recorded once per entry.
+    entered: Option<usize>,
+    /// Steps reached and branches taken, waiting for the driver to move them into the trace.
+    events: Vec<EventKind>,
 }
 
 impl Engine {
@@ -44,6 +65,8 @@ impl Engine {
             until_started_ms: None,
             unmount_queue: None,
             finished: false,
+            entered: None,
+            events: Vec::new(),
         }
     }
 
@@ -51,7 +74,9 @@ impl Engine {
         &self.runbook.steps[self.pc]
     }
 
-    fn goto(&mut self, id: &Option<toml::Spanned<String>>) {
+    /// Leaves the current step for `id` (the next step when absent), recording the branch when it is one.
+    fn goto(&mut self, id: &Option<toml::Spanned<String>>, branch: Option<Branch>) {
+        let from = self.label();
         self.pc = match id {
             Some(id) => self
                 .runbook
@@ -60,6 +85,15 @@ impl Engine {
             None => self.pc + 1,
         };
         self.until_started_ms = None;
+        self.entered = None;
+        if let Some(branch) = branch {
+            let to = self.label();
+            self.events.push(EventKind::BranchTaken {
+                step: from,
+                branch,
+                to,
+            });
+        }
     }
 
     fn holds(&self, fact: &str, now_ms: u64) -> bool {
@@ -90,11 +124,14 @@ impl Engine {
         let step = self.step().clone();
         if let Some(until) = &step.until {
             if self.holds(until.get_ref(), now_ms) {
-                self.goto(&step.then);
+                self.goto(&step.then, Some(Branch::UntilHeld));
             } else if now_ms
-                >= self.until_started_ms.unwrap_or(now_ms) + step.timeout_ms.unwrap_or(0)
+                >= self
+                    .until_started_ms
+                    .unwrap_or(now_ms)
+                    .saturating_add(step.timeout_ms.unwrap_or(0))
             {
-                self.goto(&step.on_timeout);
+                self.goto(&step.on_timeout, Some(Branch::Timeout));
             } else {
                 self.pending = Pending::PollWait;
             }
@@ -106,7 +143,8 @@ impl Engine {
             return;
         }
         self.unmount_queue = None;
-        self.goto(&step.then);
+        let branch = step.then.is_some().then_some(Branch::Then);
+        self.goto(&step.then, branch);
     }
 
     /// The command for the current step, whose guard holds. `None` means the step had nothing to do.
@@ -222,12 +260,20 @@ impl Engine {
             }),
             Verb::Confirm => {
                 self.facts.confirmed = true;
-                Command::Record {
-                    action: "confirm_diagnosis".to_string(),
-                    target: self
-                        .facts
-                        .target_pod()
-                        .ok_or_else(|| missing("stuck pod"))?,
+                // The confirmation carries the observations behind the facts its guard tested: none for a
+                // bare `confirm`.
+                let evidence = step
+                    .when
+                    .iter()
+                    .filter_map(|fact| {
+                        let name = fact.get_ref().trim_start_matches('!');
+                        self.facts.evidence.get(name).cloned()
+                    })
+                    .collect();
+                Command::Confirm {
+                    diagnosis: step.diagnosis.unwrap_or_else(|| infer_diagnosis(&step)),
+                    target: pod.ok_or_else(|| missing("pod"))?,
+                    evidence,
                 }
             }
             Verb::Wait => Command::Wait {
@@ -264,7 +310,8 @@ impl Runbook for Engine {
         match std::mem::replace(&mut self.pending, Pending::Waited) {
             Pending::Start => {}
             Pending::Observed(query) => {
-                self.facts.observe(&query, &observation, now_ms);
+                let step = self.label();
+                self.facts.observe(&step, &query, &observation, now_ms);
                 self.after_command(now_ms);
             }
             Pending::Acted(action) => {
@@ -274,8 +321,16 @@ impl Runbook for Engine {
             Pending::Waited => self.after_command(now_ms),
             Pending::PollWait => {}
             Pending::RetryWait(target) => {
+                let from = self.label();
                 self.pc = target;
                 self.until_started_ms = None;
+                self.entered = None;
+                let to = self.label();
+                self.events.push(EventKind::BranchTaken {
+                    step: from,
+                    branch: Branch::Retry,
+                    to,
+                });
             }
         }
         if matches!(self.pending, Pending::PollWait) {
@@ -294,6 +349,11 @@ impl Runbook for Engine {
                 return self.finish(Outcome::Escalated(
                     "the runbook ran out of steps".to_string(),
                 ));
+            }
+            if self.entered != Some(self.pc) {
+                self.entered = Some(self.pc);
+                self.events
+                    .push(EventKind::StepReached { step: self.label() });
             }
             let step = self.step().clone();
             let guard_holds = step
@@ -316,17 +376,24 @@ impl Runbook for Engine {
                         },
                     );
                 }
-                self.goto(&step.otherwise);
+                self.goto(&step.otherwise, Some(Branch::Otherwise));
                 continue;
             }
             match self.command_for(now_ms) {
                 Ok(Some(command)) => return (self.label(), command),
-                Ok(None) => self.goto(&step.then),
+                Ok(None) => {
+                    let branch = step.then.is_some().then_some(Branch::Then);
+                    self.goto(&step.then, branch)
+                }
                 Err(outcome) => return self.finish(outcome),
             }
         }
         self.finish(Outcome::Escalated(format!(
             "more than {MAX_SILENT_STEPS} steps without a command: a loop of guards"
         )))
+    }
+
+    fn drain_events(&mut self) -> Vec<EventKind> {
+        std::mem::take(&mut self.events)
     }
 }

@@ -1,6 +1,8 @@
 //! What a runbook has learned so far, and the named facts its guards test.
 
 use super::{Action, MountInfo, Observation, PodInfo, ProcessInfo, Query};
+use crate::trace::Evidence;
+use std::collections::BTreeMap;
 
 /// The runbook's knowledge, built only from observations.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +28,32 @@ pub struct Facts {
     pub node_ready: bool,
     /// The latest kubelet event for the pod says its volume setup failed on the fsGroup walk's deadline.
     pub chown_loop: bool,
+    /// For each fact, the latest observation that bore on it: what a confirmation cites as its evidence.
+    pub evidence: BTreeMap<&'static str, Evidence>,
+}
+
+/// The facts each kind of observation bears on.
+fn facts_observed_by(query: &Query) -> &'static [&'static str] {
+    match query {
+        Query::ProbeVoters => &["one_voter_stuck"],
+        Query::RaftLeader { .. } => &["stuck_is_leader"],
+        Query::Logs { .. } => &["standby_logs_msgpack"],
+        Query::Pod { .. } => &[
+            "pod_terminating",
+            "pod_replaced",
+            "pod_running",
+            "pod_ready_on_block_storage",
+        ],
+        Query::Processes { .. } => &[],
+        Query::Mounts { .. } => &["mounts_present"],
+        Query::DStateProcesses { .. } => &["no_d_state"],
+        Query::ExternalHealth => &["health_200", "health_sustained"],
+        Query::TestMount { .. } => &["test_mount_hung"],
+        Query::VmStatus { .. } => &["vm_pid_changed", "vm_rebooted"],
+        Query::BootOrder { .. } => &["bootdisk_ok"],
+        Query::NodeStatus { .. } => &["node_ready"],
+        Query::PodEvents { .. } => &["chown_loop"],
+    }
 }
 
 impl Facts {
@@ -42,7 +70,21 @@ impl Facts {
         self.original_pod.as_ref().map(|pod| pod.node.clone())
     }
 
-    pub fn observe(&mut self, query: &Query, observation: &Observation, now_ms: u64) {
+    pub fn observe(&mut self, step: &str, query: &Query, observation: &Observation, now_ms: u64) {
+        if !matches!(observation, Observation::ActionFailed(_)) {
+            for fact in facts_observed_by(query) {
+                self.evidence.insert(
+                    fact,
+                    Evidence {
+                        fact: fact.to_string(),
+                        step: step.to_string(),
+                        activity: query.name(),
+                        t_ms: now_ms,
+                        observed: observation.summary(),
+                    },
+                );
+            }
+        }
         match (query, observation) {
             (Query::ProbeVoters, Observation::Voters(states)) => {
                 self.stuck = states

@@ -79,6 +79,10 @@ pub struct Step {
     /// For `set_fs_group_change_policy`.
     #[serde(default)]
     pub fs_group_change_policy: Option<crate::scenario::FsGroupChangePolicy>,
+    /// For `confirm`: what is being confirmed. A stuck leader (the default) allows destructive steps only on
+    /// what is really broken; a planned change allows them on a healthy cluster, one voter at a time.
+    #[serde(default)]
+    pub diagnosis: Option<crate::trace::Diagnosis>,
     /// Free text: the seed's own words for the step.
     #[serde(default)]
     pub note: Option<String>,
@@ -203,7 +207,9 @@ impl RunbookFile {
                 }
             }
             for fact in step.when.iter().chain(step.until.iter()) {
-                let name = fact.get_ref().trim_start_matches('!');
+                // One `!` negates; the engine reads exactly one, so `!!fact` is no fact at all.
+                let text = fact.get_ref();
+                let name = text.strip_prefix('!').unwrap_or(text);
                 if !FACTS.contains(&name) {
                     return Err(fail(
                         fact.span().start,
@@ -286,6 +292,17 @@ outcome = "recovered"
         );
         let error = RunbookFile::parse(Path::new("r.toml"), &bad_fact).unwrap_err();
         assert!(error.message.contains("moon_full"), "{error}");
+    }
+
+    #[test]
+    fn a_double_negation_is_rejected_as_the_engine_would() {
+        let text = STEPS.replace(
+            "do = \"probe_voters\"",
+            "do = \"probe_voters\"\nwhen = [\"!!one_voter_stuck\"]",
+        );
+        let error = RunbookFile::parse(Path::new("r.toml"), &text).unwrap_err();
+        assert!(error.message.contains("!!one_voter_stuck"), "{error}");
+        assert_eq!(error.line, 8, "{error}");
     }
 
     #[test]

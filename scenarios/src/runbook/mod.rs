@@ -10,6 +10,7 @@ mod command;
 mod engine;
 mod facts;
 mod file;
+pub mod mutation;
 
 pub use actuator::{drive, Actuator};
 pub use command::{Action, Command, MountInfo, Observation, Outcome, PodInfo, ProcessInfo, Query};
@@ -21,4 +22,9 @@ pub trait Runbook {
     /// Given what the last command observed (or [`Observation::Done`] for an action or a wait), the label of
     /// the runbook step and the next command.
     fn next(&mut self, now_ms: u64, observation: Observation) -> (String, Command);
+
+    /// Events the runbook itself produced since the last call (steps reached, branches taken), for coverage.
+    fn drain_events(&mut self) -> Vec<crate::trace::EventKind> {
+        Vec::new()
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::{MountState, PodPhase, Termination};
 use crate::world::World;
+use firedrill_scenarios::trace::{MountStatus, NodeCondition, PodPhaseName};
 use firedrill_scenarios::EventKind;
 
 /// `kubectl delete pod`: marks the pod Terminating; the kubelet sends TERM, then KILL after the grace period.
@@ -13,6 +14,13 @@ pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
         .pods
         .get_mut(pod_name)
         .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    let request = EventKind::PodDeletionRequested {
+        pod: pod_name.to_string(),
+        uid: pod.uid.clone(),
+        node: pod.node.clone(),
+        grace_period_ms,
+        force: false,
+    };
     if pod.termination.is_none() {
         pod.termination = Some(Termination {
             requested_ms: now_ms,
@@ -22,12 +30,15 @@ pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
         });
         pod.phase = PodPhase::Terminating;
         let (uid, node) = (pod.uid.clone(), pod.node.clone());
+        world.record(request);
         world.record(EventKind::PodPhase {
             pod: pod_name.to_string(),
             uid,
             node,
-            phase: PodPhase::Terminating.as_str().to_string(),
+            phase: PodPhase::Terminating.name(),
         });
+    } else {
+        world.record(request);
     }
     Ok(())
 }
@@ -40,11 +51,18 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
         .pods
         .remove(pod_name)
         .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    world.record(EventKind::PodDeletionRequested {
+        pod: pod.name.clone(),
+        uid: pod.uid.clone(),
+        node: pod.node.clone(),
+        grace_period_ms: 0,
+        force: true,
+    });
     world.record(EventKind::PodPhase {
         pod: pod.name.clone(),
         uid: pod.uid.clone(),
         node: pod.node.clone(),
-        phase: "Deleted".to_string(),
+        phase: PodPhaseName::Deleted,
     });
     // The session is held while a mount is still in the table and hung, or while a task of the pod still sits
     // in D state on it (a lazy unmount that did not release the task).
@@ -59,7 +77,7 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
                 node.nfs_v42_corrupted = true;
                 world.record(EventKind::NodeState {
                     node: pod.node.clone(),
-                    state: "nfs_v4.2_client_corrupted".to_string(),
+                    state: NodeCondition::NfsV42ClientCorrupted,
                 });
             }
         }
@@ -88,7 +106,7 @@ pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(
         node: node.to_string(),
         pod_uid,
         mountpoint: mountpoint.to_string(),
-        state: "detached".to_string(),
+        state: MountStatus::Detached,
     });
     Ok(())
 }

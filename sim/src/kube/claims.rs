@@ -9,6 +9,8 @@
 
 use crate::world::World;
 use firedrill_scenarios::scenario::Storage;
+use firedrill_scenarios::trace::ClaimPhase;
+use firedrill_scenarios::EventKind;
 
 /// One claim, `data-<pod>`.
 #[derive(Clone, Debug)]
@@ -30,6 +32,15 @@ pub fn storage_name(storage: Storage) -> &'static str {
         Storage::Nfs => "nfs",
         Storage::Block => "block",
     }
+}
+
+/// Records a claim's state as the API server would show it.
+fn record(world: &mut World, claim: &str, state: ClaimPhase, finalizer: bool) {
+    world.record(EventKind::ClaimState {
+        claim: claim.to_string(),
+        state,
+        finalizer,
+    });
 }
 
 /// The claims that exist when the run starts, one per voter, on the topology's storage.
@@ -77,6 +88,7 @@ pub fn bind(world: &mut World, pod: &str) -> Storage {
             protected: true,
         },
     );
+    record(world, &name, ClaimPhase::Bound, true);
     world.log(
         pod,
         &format!(
@@ -98,6 +110,7 @@ pub fn release_unused(world: &mut World) {
         .collect();
     for name in released {
         world.claims.remove(&name);
+        record(world, &name, ClaimPhase::Deleted, false);
     }
 }
 
@@ -108,8 +121,12 @@ pub fn delete_claim(world: &mut World, name: &str) -> Result<(), String> {
         .get_mut(name)
         .ok_or_else(|| format!("persistentvolumeclaims \"{name}\" not found"))?;
     claim.deleting = true;
-    if !claim.protected {
+    let protected = claim.protected;
+    if protected {
+        record(world, name, ClaimPhase::Terminating, true);
+    } else {
         world.claims.remove(name);
+        record(world, name, ClaimPhase::Deleted, false);
     }
     Ok(())
 }
@@ -124,6 +141,9 @@ pub fn remove_claim_finalizer(world: &mut World, name: &str) -> Result<(), Strin
     claim.protected = false;
     if claim.deleting {
         world.claims.remove(name);
+        record(world, name, ClaimPhase::Deleted, false);
+    } else {
+        record(world, name, ClaimPhase::Bound, false);
     }
     Ok(())
 }

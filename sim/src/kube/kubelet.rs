@@ -3,6 +3,7 @@
 use super::{Mount, MountState, Node, Pod, PodPhase, Process, ProcessState};
 use crate::vault::VaultView;
 use crate::world::{HostOp, World};
+use firedrill_scenarios::trace::{MountStatus, PodPhaseName, TaskState};
 use firedrill_scenarios::EventKind;
 
 /// Time from a pod's creation to its volume mount: scheduling, attach and image checks.
@@ -91,7 +92,7 @@ fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
         pod: name.to_string(),
         uid,
         node,
-        phase: phase.as_str().to_string(),
+        phase: phase.name(),
     });
 }
 
@@ -118,17 +119,17 @@ fn create_pod(world: &mut World, name: &str) {
         pod: name.to_string(),
         uid,
         node,
-        phase: PodPhase::ContainerCreating.as_str().to_string(),
+        phase: PodPhase::ContainerCreating.name(),
     });
 }
 
-fn record_process(world: &mut World, process: &Process, state: &str) {
+fn record_process(world: &mut World, process: &Process, state: TaskState) {
     world.record(EventKind::ProcessState {
         node: process.node.clone(),
         pod_uid: process.pod_uid.clone(),
         pid: process.pid,
         comm: process.comm.clone(),
-        state: state.to_string(),
+        state,
     });
 }
 
@@ -158,7 +159,7 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
                 pod_uid: pod.uid.clone(),
                 killed: false,
             };
-            record_process(world, &process, "D");
+            record_process(world, &process, TaskState::DiskSleep);
             world.processes.push(process);
         }
         return;
@@ -195,7 +196,7 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
             node: mount.node.clone(),
             pod_uid: mount.pod_uid.clone(),
             mountpoint: mount.mountpoint.clone(),
-            state: "mounted".to_string(),
+            state: MountStatus::Mounted,
         });
         world.mounts.push(mount);
     }
@@ -220,7 +221,7 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
             pod_uid: pod.uid.clone(),
             killed: false,
         };
-        record_process(world, &process, &state.letter().to_string());
+        record_process(world, &process, state.name());
         world.processes.push(process);
     }
     world
@@ -303,7 +304,7 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
         pod: name.to_string(),
         uid: pod.uid,
         node: pod.node,
-        phase: "Deleted".to_string(),
+        phase: PodPhaseName::Deleted,
     });
 }
 
@@ -338,7 +339,7 @@ fn kill_container(world: &mut World, name: &str, uid: &str) {
         }
     }
     for process in changed {
-        record_process(world, &process, "Z");
+        record_process(world, &process, TaskState::Zombie);
     }
     if in_disk_sleep {
         if let Some(view) = world.vaults.get_mut(name) {
@@ -368,7 +369,7 @@ pub fn exit_container(world: &mut World, uid: &str) {
         .processes
         .retain(|p| !(p.pod_uid == uid && (p.comm == "vault" || p.comm == "sh")));
     for process in &exited {
-        record_process(world, process, "exited");
+        record_process(world, process, TaskState::Exited);
     }
     let owner = world
         .pods
@@ -419,7 +420,7 @@ fn unmount_idle(world: &mut World, uid: &str) {
                 node: mount.node,
                 pod_uid: mount.pod_uid,
                 mountpoint: mount.mountpoint,
-                state: "unmounted".to_string(),
+                state: MountStatus::Unmounted,
             });
         }
     }

@@ -27,6 +27,17 @@ pub enum PodPhase {
 }
 
 impl PodPhase {
+    /// The phase as the trace names it.
+    pub fn name(self) -> firedrill_scenarios::trace::PodPhaseName {
+        use firedrill_scenarios::trace::PodPhaseName;
+        match self {
+            PodPhase::ContainerCreating => PodPhaseName::ContainerCreating,
+            PodPhase::Running => PodPhaseName::Running,
+            PodPhase::Ready => PodPhaseName::Ready,
+            PodPhase::Terminating => PodPhaseName::Terminating,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PodPhase::ContainerCreating => "ContainerCreating",
@@ -74,6 +85,17 @@ pub enum ProcessState {
 }
 
 impl ProcessState {
+    /// The state as the trace names it.
+    pub fn name(self) -> firedrill_scenarios::trace::TaskState {
+        use firedrill_scenarios::trace::TaskState;
+        match self {
+            ProcessState::Running => TaskState::Running,
+            ProcessState::Sleeping => TaskState::Sleeping,
+            ProcessState::DiskSleep => TaskState::DiskSleep,
+            ProcessState::Zombie => TaskState::Zombie,
+        }
+    }
+
     pub fn letter(self) -> char {
         match self {
             ProcessState::Running => 'R',

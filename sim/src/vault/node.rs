@@ -108,7 +108,7 @@ impl Node {
             self.published.set((role, term));
             self.world.borrow_mut().record(EventKind::RaftRole {
                 pod: self.pod.clone(),
-                role: role.as_str().to_string(),
+                role: role.name(),
                 term,
             });
         }

@@ -20,6 +20,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as the trace names it.
+    pub fn name(self) -> firedrill_scenarios::trace::RaftRoleName {
+        use firedrill_scenarios::trace::RaftRoleName;
+        match self {
+            Role::Follower => RaftRoleName::Follower,
+            Role::Candidate => RaftRoleName::Candidate,
+            Role::Leader => RaftRoleName::Leader,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Follower => "follower",
