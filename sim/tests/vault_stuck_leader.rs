@@ -125,3 +125,30 @@ fn the_checkers_fail_a_run_that_breaks_the_expectations() {
     assert!(verdict.failed_rules().contains(&"no_stuck_alert"));
     assert!(verdict.failed_rules().contains(&"no_destructive_action"));
 }
+
+#[test]
+fn a_runbook_that_panics_fails_the_run_with_its_seed_never_passes() {
+    // A guard the engine cannot evaluate, slipped past validation by editing the parsed runbook in memory.
+    let mut scenario = catalog::load("vault-stuck-leader").unwrap();
+    let runbook = scenario.runbook.as_mut().unwrap();
+    let step = runbook
+        .steps
+        .iter_mut()
+        .find(|step| step.id.get_ref() == "0-leader")
+        .unwrap();
+    step.when = vec![toml::Spanned::new(0..0, "!!one_voter_stuck".to_string())];
+    let outcome = firedrill_sim::run(&scenario, 7);
+    let aborted = outcome
+        .trace
+        .iter()
+        .any(|event| matches!(&event.kind, EventKind::RunAborted { reason } if reason.contains("unknown fact")));
+    assert!(aborted, "the panic is recorded in the trace");
+    let verdict = Verdict::judge(&scenario, 7, &outcome.trace, outcome.wall_ms);
+    assert!(!verdict.passed());
+    assert_eq!(verdict.seed, 7);
+    assert!(
+        verdict.failed_rules().contains(&"run_completed"),
+        "{:?}",
+        verdict.checks
+    );
+}

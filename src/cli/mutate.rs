@@ -2,6 +2,12 @@
 //! dropped or negated, a branch retargeted, a wait shortened, an action made harsher) is checked as
 //! `firedrill check` would; a mutant that still passes is a survivor. It tells which steps are load-bearing
 //! and which survivors are either equivalent (listed with a reason) or gaps in the checks.
+//!
+//! A mutant runs against the scenario given and every other catalog incident that uses the same runbook
+//! (the safe restart serves the stuck leader, the stuck node and the chown loop), each where the unmutated
+//! runbook itself passes. A mutant is killed by a broken rule, or by a rule the runbook exercised that the
+//! mutant no longer does. A mutant that only touches steps the runbook never reached behaves exactly as the
+//! runbook does: it is reported as unreached and left out of the score.
 
 use super::check::{run_seed, SeedResult};
 use super::output::Format;
@@ -11,6 +17,7 @@ use super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
 use firedrill_scenarios::coverage::Coverage;
 use firedrill_scenarios::runbook::mutation::{mutants, Mutant};
+use firedrill_scenarios::runbook::RunbookFile;
 use firedrill_scenarios::Scenario;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -67,7 +74,7 @@ struct EquivalentFile {
 struct MutantReport {
     id: String,
     description: String,
-    /// `killed` or `survived`.
+    /// `killed`, `survived`, or `unreached` (it only touches steps the runbook never reached).
     status: &'static str,
     /// The rule that killed it (`not_exercised:<rule>` when a rule went unjudged), and on which seed.
     killed_by: Option<String>,
@@ -86,12 +93,23 @@ struct StepReport {
     role: &'static str,
 }
 
+/// One incident the mutants run against.
+#[derive(Serialize)]
+struct Incident {
+    scenario: String,
+    /// Whether the unmutated runbook passes here; an incident where it fails cannot judge its mutants.
+    used: bool,
+    detail: String,
+}
+
 #[derive(Serialize)]
 struct MutateReport {
     scenario: String,
     runbook: String,
+    incidents: Vec<Incident>,
     seeds_per_mutant: u64,
     mutants: usize,
+    unreached: usize,
     killed: usize,
     equivalent: usize,
     new_survivors: usize,
@@ -123,6 +141,31 @@ pub fn execute(args: MutateArgs) -> u8 {
             Err(error) => return usage_error(format!("equivalent-mutants.toml: {error}")),
         };
     let jobs = super::parallel::jobs(args.jobs);
+    let baselines = baselines(&scenario, &runbook, &args, jobs);
+    let incidents: Vec<Incident> = baselines
+        .iter()
+        .map(|b| Incident {
+            scenario: b.scenario.name.clone(),
+            used: b.usable(),
+            detail: match (&b.failure, b.coverage.steps.len()) {
+                (Some(failure), _) => failure.clone(),
+                (None, 0) => {
+                    "the runbook never starts here, so no mutant can differ: left out".to_string()
+                }
+                (None, steps) => format!("the runbook passes; {steps} steps reached"),
+            },
+        })
+        .collect();
+    let used: Vec<&Baseline> = baselines.iter().filter(|b| b.usable()).collect();
+    if used.is_empty() {
+        return usage_error(format!(
+            "runbook {} fails {} itself, so its mutants cannot be judged: {}",
+            runbook.name,
+            scenario.name,
+            baselines[0].failure.clone().unwrap_or_default()
+        ));
+    }
+    let reached: BTreeSet<&String> = used.iter().flat_map(|b| b.coverage.steps.keys()).collect();
     let all = mutants(&runbook);
     let progress = if args.no_progress {
         ProgressBar::hidden()
@@ -135,16 +178,24 @@ pub fn execute(args: MutateArgs) -> u8 {
         )
         .expect("the template is valid"),
     );
-    let not_applicable: BTreeSet<String> = scenario
-        .expect
-        .not_applicable
-        .keys()
-        .map(|rule| rule.get_ref().clone())
-        .collect();
     let mut results = Vec::new();
     for mutant in &all {
         progress.set_message(mutant.id.clone());
-        let mut report = judge_mutant(&scenario, mutant, &args, jobs, &not_applicable);
+        let unreached = mutant.touches.iter().all(|step| !reached.contains(step));
+        let mut report = if unreached {
+            MutantReport {
+                id: mutant.id.clone(),
+                description: mutant.description.clone(),
+                status: "unreached",
+                killed_by: None,
+                seed: None,
+                seeds_run: 0,
+                equivalent: None,
+                diff: mutant.diff.clone(),
+            }
+        } else {
+            judge_mutant(&used, mutant, &args, jobs)
+        };
         if report.status == "survived" {
             report.equivalent = equivalents
                 .equivalent
@@ -166,25 +217,30 @@ pub fn execute(args: MutateArgs) -> u8 {
         .filter(|(mutant, _)| mutant.drops_step)
         .map(|(mutant, result)| StepReport {
             step: mutant.step.clone(),
-            role: match &result.killed_by {
-                Some(rule) if !rule.starts_with("not_exercised:") => "load_bearing",
-                Some(_) => "coverage_only",
-                None => "not_load_bearing",
+            role: match (&result.killed_by, result.status) {
+                (_, "unreached") => "unreached",
+                (Some(rule), _) if !rule.starts_with("not_exercised:") => "load_bearing",
+                (Some(_), _) => "coverage_only",
+                (None, _) => "not_load_bearing",
             },
         })
         .collect();
     let killed = results.iter().filter(|r| r.status == "killed").count();
+    let unreached = results.iter().filter(|r| r.status == "unreached").count();
     let equivalent = results.iter().filter(|r| r.equivalent.is_some()).count();
-    let new_survivors = results.len() - killed - equivalent;
+    let new_survivors = results.len() - killed - equivalent - unreached;
+    let judged = results.len() - unreached - equivalent;
     let report = MutateReport {
         scenario: scenario.name.clone(),
         runbook: runbook.name.clone(),
+        incidents,
         seeds_per_mutant: args.seeds,
         mutants: results.len(),
+        unreached,
         killed,
         equivalent,
         new_survivors,
-        score: killed as f64 / (results.len() - equivalent).max(1) as f64,
+        score: killed as f64 / judged.max(1) as f64,
         steps,
         results,
     };
@@ -202,39 +258,125 @@ pub fn execute(args: MutateArgs) -> u8 {
     }
 }
 
-/// Runs one mutant until a seed kills it, then, if none did, asks whether every rule was exercised.
-fn judge_mutant(
+/// The unmutated runbook on one incident: whether it passes, and what it covered.
+struct Baseline {
+    scenario: Scenario,
+    failure: Option<String>,
+    coverage: Coverage,
+    /// Rules the runbook exercised on some seed here.
+    exercised: BTreeSet<&'static str>,
+}
+
+impl Baseline {
+    /// An incident can judge mutants when the runbook passes there and starts at all.
+    fn usable(&self) -> bool {
+        self.failure.is_none() && !self.coverage.steps.is_empty()
+    }
+}
+
+/// The scenario given and every catalog Vault incident whose recovery is the same runbook, each run with the
+/// unmutated runbook.
+fn baselines(
     scenario: &Scenario,
-    mutant: &Mutant,
+    runbook: &RunbookFile,
     args: &MutateArgs,
     jobs: usize,
-    not_applicable: &BTreeSet<String>,
-) -> MutantReport {
-    let mut variant = scenario.clone();
-    variant.runbook = Some(mutant.runbook.clone());
-    let results: Vec<SeedResult> = for_each_seed_until(
-        args.start,
-        args.seeds,
-        jobs,
-        |seed| run_seed(&variant, seed, true),
-        |result| !result.failed.is_empty(),
-    );
-    let failing = results.iter().find(|r| !r.failed.is_empty());
-    let (killed_by, seed) = match failing {
-        Some(result) => (Some(result.failed[0].to_string()), Some(result.seed)),
-        None => {
+) -> Vec<Baseline> {
+    let mut incidents = vec![scenario.clone()];
+    for (name, _) in firedrill_scenarios::catalog::ENTRIES {
+        if *name == scenario.name {
+            continue;
+        }
+        if let Ok(mut other) = firedrill_scenarios::catalog::load(name) {
+            if other.recovery.runbook.get_ref() == &runbook.name {
+                other.runbook = Some(runbook.clone());
+                incidents.push(other);
+            }
+        }
+    }
+    incidents
+        .into_iter()
+        .map(|incident| {
+            let results = super::parallel::for_each_seed(
+                args.start,
+                args.seeds,
+                jobs,
+                &ProgressBar::hidden(),
+                |seed| run_seed(&incident, seed, true),
+            );
             let mut coverage = Coverage::default();
             for result in &results {
                 coverage.add(&result.coverage);
             }
-            let unexercised = coverage.unexercised(not_applicable);
-            (
-                unexercised
-                    .first()
-                    .map(|rule| format!("not_exercised:{rule}")),
-                None,
-            )
+            let failure = results.iter().find(|r| !r.failed.is_empty()).map(|r| {
+                format!(
+                    "the runbook itself breaks {} (seed {}): left out",
+                    r.failed.join(", "),
+                    r.seed
+                )
+            });
+            let exercised = coverage
+                .rules
+                .iter()
+                .filter(|(_, count)| count.exercised() > 0)
+                .map(|(rule, _)| *rule)
+                .collect();
+            Baseline {
+                scenario: incident,
+                failure,
+                coverage,
+                exercised,
+            }
+        })
+        .collect()
+}
+
+/// Runs one mutant on each incident until a seed kills it; if none does, asks whether it left a rule unjudged
+/// that the runbook exercised.
+fn judge_mutant(
+    incidents: &[&Baseline],
+    mutant: &Mutant,
+    args: &MutateArgs,
+    jobs: usize,
+) -> MutantReport {
+    let mut seeds_run = 0;
+    let mut killed: Option<(String, Option<u64>)> = None;
+    for baseline in incidents {
+        let mut variant = baseline.scenario.clone();
+        variant.runbook = Some(mutant.runbook.clone());
+        let results: Vec<SeedResult> = for_each_seed_until(
+            args.start,
+            args.seeds,
+            jobs,
+            |seed| run_seed(&variant, seed, true),
+            |result| !result.failed.is_empty(),
+        );
+        seeds_run += results.len() as u64;
+        if let Some(result) = results.iter().find(|r| !r.failed.is_empty()) {
+            killed = Some((
+                format!("{} in {}", result.failed[0], variant.name),
+                Some(result.seed),
+            ));
+            break;
         }
+        let mut coverage = Coverage::default();
+        for result in &results {
+            coverage.add(&result.coverage);
+        }
+        let lost = baseline.exercised.iter().find(|rule| {
+            coverage
+                .rules
+                .get(*rule)
+                .is_none_or(|count| count.exercised() == 0)
+        });
+        if let Some(rule) = lost {
+            killed = Some((format!("not_exercised:{rule} in {}", variant.name), None));
+            break;
+        }
+    }
+    let (killed_by, seed) = match killed {
+        Some((rule, seed)) => (Some(rule), seed),
+        None => (None, None),
     };
     MutantReport {
         id: mutant.id.clone(),
@@ -246,7 +388,7 @@ fn judge_mutant(
         },
         killed_by,
         seed,
-        seeds_run: results.len() as u64,
+        seeds_run,
         equivalent: None,
         diff: mutant.diff.clone(),
     }
@@ -254,12 +396,29 @@ fn judge_mutant(
 
 fn print_text(report: &MutateReport) {
     println!(
-        "mutate {} with runbook {}: {} mutants, up to {} seeds each (swarm)",
+        "mutate {} with runbook {}: {} mutants, up to {} seeds each per incident (swarm)",
         report.scenario, report.runbook, report.mutants, report.seeds_per_mutant
     );
+    for incident in &report.incidents {
+        println!(
+            "  incident {:<28} {}",
+            incident.scenario,
+            if incident.used {
+                &incident.detail
+            } else {
+                &incident.detail
+            }
+        );
+    }
     println!();
     for result in &report.results {
         match (&result.killed_by, &result.equivalent) {
+            _ if result.status == "unreached" => {
+                println!(
+                    "  unreached {:<36} touches only steps no incident reached",
+                    result.id
+                )
+            }
             (Some(rule), _) => {
                 let seed = result
                     .seed
@@ -300,13 +459,15 @@ fn print_text(report: &MutateReport) {
         of_role("coverage_only")
     );
     println!("not load-bearing: {}", of_role("not_load_bearing"));
+    println!("never reached: {}", of_role("unreached"));
     println!();
     println!(
-        "mutation score: {} of {} non-equivalent mutants killed ({:.1}%); {} equivalent; {} new survivors",
+        "mutation score: {} of {} mutants killed ({:.1}%); {} listed equivalent; {} unreached; {} new survivors",
         report.killed,
-        report.mutants - report.equivalent,
+        report.mutants - report.equivalent - report.unreached,
         report.score * 100.0,
         report.equivalent,
+        report.unreached,
         report.new_survivors
     );
     if report.new_survivors > 0 {

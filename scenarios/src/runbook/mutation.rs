@@ -15,6 +15,9 @@ pub struct Mutant {
     pub description: String,
     /// The step the edit touches first.
     pub step: String,
+    /// Every step whose behaviour the edit can change; a mutant whose steps the runbook never reaches behaves
+    /// exactly as the runbook does.
+    pub touches: Vec<String>,
     /// `true` for the "drop a step" operator: whether it is killed tells if the step is load-bearing.
     pub drops_step: bool,
     pub runbook: RunbookFile,
@@ -40,6 +43,7 @@ pub fn mutants(runbook: &RunbookFile) -> Vec<Mutant> {
                     id: format!("swap:{id}"),
                     description: format!("swap {id} and {}", next.id.get_ref()),
                     step: id.clone(),
+                    touches: vec![id.clone(), next.id.get_ref().clone()],
                     drops_step: false,
                     diff: vec![
                         format!("- {id}, {}", next.id.get_ref()),
@@ -129,6 +133,11 @@ pub fn mutants(runbook: &RunbookFile) -> Vec<Mutant> {
         id: "shorten-sustained-window".to_string(),
         description: "hold health for a tenth of the sustained window".to_string(),
         step: "params".to_string(),
+        touches: runbook
+            .steps
+            .iter()
+            .map(|s| s.id.get_ref().clone())
+            .collect(),
         drops_step: false,
         diff: vec![
             format!(
@@ -187,6 +196,7 @@ fn edit(
     Mutant {
         id: format!("{operator}:{id}"),
         description: format!("{id}: {what}"),
+        touches: vec![id.clone()],
         step: id,
         drops_step: false,
         diff,
@@ -215,6 +225,7 @@ fn drop_step(runbook: &RunbookFile, index: usize) -> Mutant {
     Mutant {
         id: format!("drop:{id}"),
         description: format!("drop step {id}"),
+        touches: vec![id.clone()],
         step: id,
         drops_step: true,
         diff: step_lines('-', &removed),
