@@ -18,6 +18,10 @@ cargo clippy --all-targets --features docker -- -D warnings
 step "unit, simulation and CLI tests"
 cargo test --workspace --release
 
+step "mutation testing of the shipped runbooks: every survivor is killed or a listed equivalent"
+cargo run --release --quiet -- mutate vault-stuck-leader --no-progress
+cargo run --release --quiet -- mutate vault-storage-migration --no-progress
+
 step "tests against a real registry in Docker"
 bash ci/docker-tests.sh
 

@@ -170,3 +170,22 @@ fn a_rule_no_seed_exercised_fails_the_check() {
         "{stdout}"
     );
 }
+
+#[test]
+fn mutating_a_runbook_that_already_fails_is_refused() {
+    // Mutants of a runbook that breaks a rule itself cannot be judged: every one would be "killed".
+    let (code, _, stderr) = firedrill(&[
+        "mutate",
+        "vault-storage-migration",
+        "--runbook",
+        "unsafe/delete-before-finalizer",
+        "--seeds",
+        "3",
+        "--no-progress",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("fails vault-storage-migration itself"),
+        "{stderr}"
+    );
+}
