@@ -49,3 +49,36 @@ pub fn check(trace: &Trace, onset_ms: Option<u64>, within_ms: u64) -> CheckResul
         None => CheckResult::new(RULE, false, format!("{STUCK_ALERT} never fired")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+
+    fn alert(t: &mut TraceBuilder, at: u64) {
+        t.push(
+            at,
+            EventKind::Alert {
+                name: STUCK_ALERT.into(),
+                state: AlertState::Firing,
+                detail: String::new(),
+            },
+        );
+    }
+
+    #[test]
+    fn an_alert_in_time_passes_and_a_late_one_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        alert(&mut t, 130);
+        assert_eq!(check(&t.build(), Some(100), 50).status, RuleStatus::Pass);
+        assert_eq!(check(&t.build(), Some(100), 10).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn no_alert_fails_and_no_fault_is_not_exercised() {
+        let t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build(), Some(100), 50).status, RuleStatus::Fail);
+        assert_eq!(check(&t.build(), None, 50).status, RuleStatus::NotExercised);
+    }
+}

@@ -43,3 +43,50 @@ pub fn check(trace: &Trace) -> CheckResult {
 fn count(findings: &[String], prefix: &str) -> u64 {
     findings.iter().filter(|f| f.starts_with(prefix)).count() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::RuleStatus;
+    use super::*;
+
+    fn scan(trace: &mut Trace, t_ms: u64, scanner: &str, findings: &[&str]) {
+        trace.push(
+            t_ms,
+            EventKind::RegistryScan {
+                scanner: scanner.into(),
+                reported: findings.len() as u64,
+                findings: findings.iter().map(|f| f.to_string()).collect(),
+                requests: 0,
+                latency_ms: 0,
+                error: None,
+            },
+        );
+    }
+
+    #[test]
+    fn a_blind_naive_round_passes_and_a_seeing_one_does_not() {
+        let mut trace = Trace::default();
+        scan(&mut trace, 1, NAIVE_SCANNER, &[]);
+        scan(
+            &mut trace,
+            2,
+            INTEGRITY_SCANNER,
+            &["manifest app@sha256:aa"],
+        );
+        assert_eq!(check(&trace).status, RuleStatus::Pass);
+        let mut seeing = Trace::default();
+        scan(
+            &mut seeing,
+            1,
+            NAIVE_SCANNER,
+            &["missing-child app@sha256:aa"],
+        );
+        scan(
+            &mut seeing,
+            2,
+            INTEGRITY_SCANNER,
+            &["manifest app@sha256:aa"],
+        );
+        assert_eq!(check(&seeing).status, RuleStatus::Fail);
+    }
+}

@@ -22,3 +22,20 @@ pub fn check(trace: &Trace) -> CheckResult {
         CheckResult::new("no_destructive_action", false, destructive.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+    use crate::trace::Activity;
+
+    #[test]
+    fn observing_passes_and_acting_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.action(10, Activity::ProbeVoters, "");
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+        t.action(20, Activity::DeletePod, "vault-0");
+        assert_eq!(check(&t.build()).status, RuleStatus::Fail);
+    }
+}

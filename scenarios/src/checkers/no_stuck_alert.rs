@@ -16,3 +16,25 @@ pub fn check(trace: &Trace) -> CheckResult {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+
+    #[test]
+    fn silence_passes_and_an_alert_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+        t.push(
+            50,
+            EventKind::Alert {
+                name: STUCK_ALERT.into(),
+                state: AlertState::Firing,
+                detail: String::new(),
+            },
+        );
+        assert_eq!(check(&t.build()).status, RuleStatus::Fail);
+    }
+}

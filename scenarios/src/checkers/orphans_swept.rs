@@ -25,3 +25,24 @@ pub fn check(trace: &Trace) -> CheckResult {
         None => CheckResult::new(RULE, false, "no GC swept an orphan's blobs"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::RuleStatus;
+    use super::*;
+
+    #[test]
+    fn a_gc_sweep_passes_and_no_sweep_fails() {
+        let mut trace = Trace::default();
+        assert_eq!(check(&trace).status, RuleStatus::Fail);
+        trace.push(
+            5,
+            EventKind::FaultInjected {
+                fault: ORPHAN_SWEPT,
+                target: "orphan app@sha256:aa".into(),
+                detail: "by garbage-collect".into(),
+            },
+        );
+        assert_eq!(check(&trace).status, RuleStatus::Pass);
+    }
+}

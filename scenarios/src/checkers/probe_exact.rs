@@ -58,3 +58,44 @@ pub fn check(trace: &Trace) -> CheckResult {
         format!("{rounds} rounds, each reported exactly the broken objects"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::RuleStatus;
+    use super::*;
+
+    fn broken(trace: &mut Trace, t_ms: u64, target: &str) {
+        trace.push(
+            t_ms,
+            EventKind::FaultInjected {
+                fault: UNREACHABLE,
+                target: target.into(),
+                detail: String::new(),
+            },
+        );
+    }
+
+    fn round(trace: &mut Trace, t_ms: u64, findings: &[&str]) {
+        trace.push(
+            t_ms,
+            EventKind::RegistryScan {
+                scanner: INTEGRITY_SCANNER.into(),
+                reported: findings.len() as u64,
+                findings: findings.iter().map(|f| f.to_string()).collect(),
+                requests: 1,
+                latency_ms: 1,
+                error: None,
+            },
+        );
+    }
+
+    #[test]
+    fn exact_reports_pass_and_a_miss_fails() {
+        let mut trace = Trace::default();
+        broken(&mut trace, 1, "manifest app@sha256:aa");
+        round(&mut trace, 2, &["manifest app@sha256:aa"]);
+        assert_eq!(check(&trace).status, RuleStatus::Pass);
+        round(&mut trace, 3, &[]);
+        assert_eq!(check(&trace).status, RuleStatus::Fail);
+    }
+}

@@ -27,3 +27,24 @@ pub fn check(trace: &Trace, expected: usize) -> CheckResult {
     );
     CheckResult::new("voters_ready_at_end", ready.len() >= expected, detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::TraceBuilder;
+    use super::super::RuleStatus;
+    use super::*;
+
+    #[test]
+    fn all_ready_passes_and_one_down_fails() {
+        let mut t = TraceBuilder::healthy_cluster();
+        assert_eq!(check(&t.build(), 3).status, RuleStatus::Pass);
+        t.pod(10, "vault-1", "u1", "n1", PodPhaseName::ContainerCreating);
+        let result = check(&t.build(), 3);
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(
+            result.detail.contains("vault-1=ContainerCreating"),
+            "{}",
+            result.detail
+        );
+    }
+}
