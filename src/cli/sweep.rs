@@ -42,6 +42,8 @@ struct ScenarioSummary {
     passed: u64,
     failed: u64,
     failures: Vec<Failure>,
+    /// Rules that had nothing to judge on any seed of the sweep: they held vacuously, which proves nothing.
+    never_exercised: Vec<&'static str>,
     detect_ms: Distribution,
     recover_ms: Distribution,
     simulated_ms_total: u64,
@@ -153,8 +155,9 @@ fn sweep_one(
 }
 
 fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
-    let since_onset =
-        |at: Option<u64>, onset: Option<u64>| at.zip(onset).map(|(at, onset)| at - onset);
+    let since_onset = |at: Option<u64>, onset: Option<u64>| {
+        at.zip(onset).map(|(at, onset)| at.saturating_sub(onset))
+    };
     let failures: Vec<Failure> = verdicts
         .iter()
         .filter(|verdict| !verdict.passed())
@@ -164,9 +167,22 @@ fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
             replay: format!("firedrill run {name} --seed {}", verdict.seed),
         })
         .collect();
+    let mut never_exercised: Vec<&'static str> = verdicts
+        .first()
+        .map(|verdict| verdict.checks.iter().map(|check| check.rule).collect())
+        .unwrap_or_default();
+    never_exercised.retain(|rule| {
+        verdicts.iter().all(|verdict| {
+            verdict
+                .checks
+                .iter()
+                .all(|check| check.rule != *rule || !check.exercised())
+        })
+    });
     ScenarioSummary {
         scenario: name.to_string(),
         seeds: verdicts.len() as u64,
+        never_exercised,
         passed: verdicts.iter().filter(|verdict| verdict.passed()).count() as u64,
         failed: failures.len() as u64,
         failures,
@@ -195,6 +211,12 @@ fn print_text(report: &SweepReport) {
         );
         println!("     time to detect:  {}", summary.detect_ms.text(" ms"));
         println!("     time to recover: {}", summary.recover_ms.text(" ms"));
+        if !summary.never_exercised.is_empty() {
+            println!(
+                "     not exercised on any seed: {}",
+                summary.never_exercised.join(", ")
+            );
+        }
         for failure in summary.failures.iter().take(20) {
             println!(
                 "     seed {} broke {}: {}",
