@@ -9,6 +9,7 @@ pub mod checkers;
 pub mod drill;
 pub mod duration;
 pub mod figures;
+pub mod limits;
 pub mod parse_error;
 pub mod registry;
 pub mod runbook;

@@ -22,13 +22,14 @@ pub struct CheckArgs {
     pub runbook: Option<String>,
     /// How many seeds. Each draws fault timings, leader placement and, with swarm testing, which faults happen,
     /// which contested beliefs hold and which nodes have a stale boot disk.
-    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 1000)]
+    /// From 1 to 1,000,000.
+    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 1000, value_parser = super::parallel::parse_seeds)]
     pub seeds: u64,
     /// The first seed; seeds run from START to START+SEEDS-1.
     #[arg(long, default_value_t = 0)]
     pub start: u64,
-    /// Parallel workers; defaults to the number of cores.
-    #[arg(long)]
+    /// Parallel workers, from 1 to 1024; defaults to the number of cores.
+    #[arg(long, value_parser = super::parallel::parse_jobs)]
     pub jobs: Option<usize>,
     /// Draw only timings and placement from each seed, keeping the scenario's faults and beliefs.
     #[arg(long)]
@@ -97,6 +98,10 @@ struct CheckReport {
 }
 
 pub fn execute(args: CheckArgs) -> u8 {
+    if let Err(error) = super::parallel::check_seed_range(args.start, args.seeds) {
+        return usage_error(error);
+    }
+    super::interrupt::install();
     let end = args.start.saturating_add(args.seeds);
     match args.format {
         Format::Text => println!("SEEDS={}..{end}", args.start),
@@ -136,6 +141,19 @@ pub fn execute(args: CheckArgs) -> u8 {
         judge_seed(&scenario, seed, &outcome.trace)
     });
     progress.finish_and_clear();
+    if super::interrupt::requested() {
+        // No shrinking or audit after an interrupt: both run many more simulations.
+        return super::interrupt::sweep_summary(
+            [(
+                results.len() as u64,
+                results
+                    .iter()
+                    .filter(|r| !r.broken.is_empty())
+                    .map(|r| r.seed),
+            )],
+            args.seeds,
+        );
+    }
 
     let failing: Vec<&SeedResult> = results.iter().filter(|r| !r.broken.is_empty()).collect();
     let counterexample = failing.first().map(|first| {

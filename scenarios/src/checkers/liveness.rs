@@ -24,7 +24,7 @@ pub fn check(trace: &Trace, budget_ms: u64) -> CheckResult {
         );
     }
     let healed_at = *healed.iter().max().expect("at least one heal");
-    let deadline = healed_at + budget_ms;
+    let deadline = healed_at.saturating_add(budget_ms);
     if trace.end_ms() < deadline {
         return CheckResult::new(
             RULE,

@@ -92,7 +92,10 @@ impl Engine {
             if self.holds(until.get_ref(), now_ms) {
                 self.goto(&step.then);
             } else if now_ms
-                >= self.until_started_ms.unwrap_or(now_ms) + step.timeout_ms.unwrap_or(0)
+                >= self
+                    .until_started_ms
+                    .unwrap_or(now_ms)
+                    .saturating_add(step.timeout_ms.unwrap_or(0))
             {
                 self.goto(&step.on_timeout);
             } else {
