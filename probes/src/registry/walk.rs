@@ -79,6 +79,8 @@ pub enum ProbeError {
     Unreachable { registry: String, reason: String },
     #[error("registry {registry} refused the credentials (HTTP {status} on /v2/)")]
     Unauthorized { registry: String, status: u16 },
+    #[error("registry {registry} requires credentials (HTTP {status} on /v2/); set FIREDRILL_REGISTRY_USERNAME and FIREDRILL_REGISTRY_PASSWORD, FIREDRILL_REGISTRY_TOKEN, or --auth-file")]
+    CredentialsRequired { registry: String, status: u16 },
     #[error("{registry} does not answer as a registry (HTTP {status} on /v2/)")]
     NotARegistry { registry: String, status: u16 },
     #[error("the catalog of {registry} is not accessible: {reason}")]
@@ -141,6 +143,8 @@ pub async fn probe_registry<C: Connect>(
     walk.check_manifest_levels().await;
     walk.check_blobs().await;
     let mut report = walk.report;
+    // Server-supplied text may echo the Authorization header; nothing of it leaves the walk unredacted.
+    crate::redact::Redactor::new(&config.credentials).report(&mut report);
     report.requests = client.requests();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.broken.sort();
@@ -204,6 +208,13 @@ impl<C: Connect> Walk<'_, C> {
             })?;
         match response.status {
             200 => Ok(()),
+            // An anonymous probe sent no credentials, so none were refused.
+            401 | 403 if self.config.credentials == Credentials::Anonymous => {
+                Err(ProbeError::CredentialsRequired {
+                    registry: self.registry.clone(),
+                    status: response.status,
+                })
+            }
             401 | 403 => Err(ProbeError::Unauthorized {
                 registry: self.registry.clone(),
                 status: response.status,
@@ -245,7 +256,12 @@ impl<C: Connect> Walk<'_, C> {
                 repositories.insert(name);
             } else {
                 self.report.broken.push(Broken {
-                    repository: name.chars().take(300).collect(),
+                    // Redacted before it is cut, so a cut cannot leave part of a secret behind.
+                    repository: crate::redact::Redactor::new(&self.config.credentials)
+                        .text(&name)
+                        .chars()
+                        .take(300)
+                        .collect(),
                     reference: String::new(),
                     kind: Kind::Repository,
                     status: Some(200),
@@ -285,7 +301,11 @@ impl<C: Connect> Walk<'_, C> {
                         } else {
                             self.report.broken.push(Broken {
                                 repository: repository.clone(),
-                                reference: tag.chars().take(300).collect(),
+                                reference: crate::redact::Redactor::new(&self.config.credentials)
+                                    .text(&tag)
+                                    .chars()
+                                    .take(300)
+                                    .collect(),
                                 kind: Kind::Tag,
                                 status: Some(200),
                                 parent: None,
@@ -713,7 +733,7 @@ fn error_detail(response: &Response) -> String {
             errors
                 .errors
                 .into_iter()
-                .map(|entry| entry.code.chars().take(64).collect::<String>())
+                .map(|entry| standard_code(&entry.code))
                 .take(4)
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -722,6 +742,22 @@ fn error_detail(response: &Response) -> String {
     match codes {
         Some(codes) => format!("HTTP {} {codes}", response.status),
         None => format!("HTTP {}", response.status),
+    }
+}
+
+/// The error code as distribution's spec defines codes (`MANIFEST_UNKNOWN`: upper case, digits, underscores, at
+/// most 64 characters), or a placeholder: anything else is free text from the server, which may echo the request's
+/// Authorization header or carry terminal escapes, so it is never printed.
+fn standard_code(code: &str) -> String {
+    let standard = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if standard {
+        code.to_string()
+    } else {
+        "(a non-standard error code, not shown)".to_string()
     }
 }
 

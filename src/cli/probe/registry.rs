@@ -2,6 +2,7 @@
 
 use super::super::{usage_error, EXIT_FAIL, EXIT_PASS, EXIT_USAGE};
 use clap::{Args, ValueEnum};
+use firedrill_probes::redact::{escape_terminal, Redactor};
 use firedrill_probes::registry::{
     names, probe_registry, prometheus, Credentials, Report, Scope, WalkConfig,
 };
@@ -92,6 +93,7 @@ pub fn execute(args: RegistryArgs) -> u8 {
         Ok(credentials) => credentials,
         Err(error) => return usage_error(error),
     };
+    let redactor = Redactor::new(&credentials);
     let connector = if endpoint.https {
         match super::tls_settings(args.ca_cert.as_deref(), args.insecure) {
             Ok(tls) => TcpConnect::with_tls(tls),
@@ -121,7 +123,9 @@ pub fn execute(args: RegistryArgs) -> u8 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
     match outcome {
-        Ok(report) => {
+        Ok(mut report) => {
+            // The walk redacts already; this second pass costs nothing and guards every future field.
+            redactor.report(&mut report);
             print_report(&report, args.format, &instance, now_unix_seconds);
             if report.is_healthy() {
                 EXIT_PASS
@@ -134,7 +138,11 @@ pub fn execute(args: RegistryArgs) -> u8 {
             if args.format == RegistryFormat::Prometheus {
                 print!("{}", prometheus::render(None, &instance, now_unix_seconds));
             }
-            eprintln!("error: {error}");
+            // Its reasons can quote the server; the same redaction and escaping as the report's applies.
+            eprintln!(
+                "error: {}",
+                escape_terminal(&redactor.text(&error.to_string()))
+            );
             EXIT_USAGE
         }
     }
@@ -151,9 +159,10 @@ fn print_report(report: &Report, format: RegistryFormat, instance: &str, now_uni
             prometheus::render(Some(report), instance, now_unix_seconds)
         ),
         RegistryFormat::Text => {
+            // Names and details come from the server: escaped, so they cannot drive the terminal.
             println!(
                 "{}: {} repositories, {} tags, {} indexes, {} manifests, {} blobs; {} requests in {} ms",
-                report.registry,
+                escape_terminal(&report.registry),
                 report.repositories,
                 report.tags,
                 report.indexes,
@@ -175,11 +184,11 @@ fn print_report(report: &Report, format: RegistryFormat, instance: &str, now_uni
                 println!(
                     "BROKEN {:<10} {}  {}  status {}  parent {}  ({})",
                     broken.kind.as_str(),
-                    broken.repository,
-                    reference,
+                    escape_terminal(&broken.repository),
+                    escape_terminal(reference),
                     status,
-                    parent,
-                    broken.detail
+                    escape_terminal(parent),
+                    escape_terminal(&broken.detail)
                 );
             }
             println!(
