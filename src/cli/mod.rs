@@ -37,7 +37,9 @@ firedrill sweep --all --seeds 1000\n  \
 firedrill check vault-stuck-leader --seeds 1000 --audit\n  \
 firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
 firedrill probe vault --endpoint http://127.0.0.1:8200 --endpoint http://127.0.0.1:8202 --timeout 3s\n\n\
-Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input."
+Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input (including any \
+scenario or runbook number outside its range, located as file:line:col), 130 sweep or check interrupted by \
+SIGINT (the runs done and failing seeds so far are printed), 141 stdout closed (ends quietly)."
 )]
 struct Cli {
     #[command(subcommand)]
