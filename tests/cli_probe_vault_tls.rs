@@ -1,5 +1,6 @@
 //! Issue 10, item 3: over https, a node that accepts TCP and never sends a ServerHello is `stuck`, as the same
-//! socket is over http, not `unreachable`; a failed handshake is an `error` in its own words, never `unreachable`.
+//! socket is over http, not `unreachable`; a failed handshake is an `error` in its own words, never `unreachable`;
+//! and (item 11) a node that accepts and resets is always an `error`, never `unreachable` at random.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -78,4 +79,35 @@ fn a_failed_handshake_is_an_error_not_unreachable() {
         "{report}"
     );
     assert_eq!(code, Some(1));
+}
+
+/// Accepts each connection and resets it at once (SO_LINGER 0): the node's kernel is up, its process is not.
+fn accept_then_reset() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        for stream in listener.incoming().flatten() {
+            stream.set_nonblocking(true).unwrap();
+            let stream = tokio::net::TcpStream::from_std(stream).unwrap();
+            stream.set_zero_linger().unwrap();
+            drop(stream);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn an_accept_then_reset_node_is_always_an_error() {
+    let endpoint = accept_then_reset();
+    for _ in 0..10 {
+        let (code, report) = probe(&endpoint);
+        // Accepted, so not unreachable: whether the reset arrives before or after the request is sent.
+        assert_eq!(report["endpoints"][0]["state"], "error", "{report}");
+        assert_eq!(code, Some(1));
+    }
 }

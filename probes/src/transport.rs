@@ -67,8 +67,16 @@ impl Connect for TcpConnect {
         endpoint: &Endpoint,
         tcp_connected: &Cell<bool>,
     ) -> io::Result<RealStream> {
-        let stream =
-            tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+        let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            .await
+            .inspect_err(|error| {
+                // A reset (not a refusal) means the peer's kernel completed the handshake and then the connection
+                // was reset: accepted, so the node is not unreachable. Without this the label depended on whether
+                // the reset beat connect's completion.
+                if error.kind() == io::ErrorKind::ConnectionReset {
+                    tcp_connected.set(true);
+                }
+            })?;
         tcp_connected.set(true);
         stream.set_nodelay(true)?;
         if !endpoint.https {

@@ -174,7 +174,7 @@ pub fn execute(args: CheckArgs) -> u8 {
         let runbook_flag = args
             .runbook
             .as_ref()
-            .map(|runbook| format!(" --runbook {runbook}"))
+            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
             .unwrap_or_default();
         let swarm_flag = if swarm { " --swarm" } else { "" };
         Counterexample {
@@ -186,13 +186,14 @@ pub fn execute(args: CheckArgs) -> u8 {
             actions: action_lines(&trace),
             replay_seed: format!(
                 "firedrill run {} --seed {}{swarm_flag}{runbook_flag}",
-                args.scenario, first.seed
+                super::shell::quote(&args.scenario),
+                first.seed
             ),
             replay_shrunk: format!(
-                "firedrill run {} --seed {}{runbook_flag} --schedule '{}'",
-                args.scenario,
+                "firedrill run {} --seed {}{runbook_flag} --schedule {}",
+                super::shell::quote(&args.scenario),
                 first.seed,
-                serde_json::to_string(&shrunk).expect("schedules serialize")
+                super::shell::quote(&serde_json::to_string(&shrunk).expect("schedules serialize"))
             ),
             shrunk_schedule: shrunk,
         }

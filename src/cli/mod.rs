@@ -8,6 +8,7 @@ mod parallel;
 mod probe;
 mod run;
 mod run_registry;
+mod shell;
 mod sweep;
 
 use clap::{Parser, Subcommand};

@@ -197,19 +197,19 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
         let mut flags = args
             .runbook
             .as_ref()
-            .map(|runbook| format!(" --runbook {runbook}"))
+            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
             .unwrap_or_default();
         if args.swarm {
             flags.push_str(" --swarm");
         }
         if let Some(schedule) = &args.schedule {
-            flags.push_str(&format!(" --schedule '{schedule}'"));
+            flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
         }
         let runbook = flags;
         println!(
             "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
             verdict.failed_rules().join(", "),
-            args.scenario,
+            super::shell::quote(&args.scenario),
             verdict.seed
         );
     }

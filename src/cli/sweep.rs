@@ -177,7 +177,11 @@ fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
         .map(|verdict| Failure {
             seed: verdict.seed,
             rules: verdict.failed_rules(),
-            replay: format!("firedrill run {name} --seed {}", verdict.seed),
+            replay: format!(
+                "firedrill run {} --seed {}",
+                super::shell::quote(name),
+                verdict.seed
+            ),
         })
         .collect();
     ScenarioSummary {
