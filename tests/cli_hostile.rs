@@ -250,3 +250,20 @@ fn sigint_during_a_check_exits_130() {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("INTERRUPTED after"), "{stderr}");
 }
+
+#[test]
+fn a_full_disk_is_one_error_line_and_exit_2_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        panic!("/dev/full is needed to show a full disk");
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .arg("list")
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: cannot write output"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
