@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(Drill::Registry(scenario)) => {
             // The plan holds every operation of the run: the range checks must keep it small.
             let plan = RegistryPlan::draw(&scenario, 1);
-            assert!(plan.operations.len() <= 30_001, "{} operations", plan.operations.len());
+            assert!(
+                plan.operations.len() <= 30_001,
+                "{} operations",
+                plan.operations.len()
+            );
         }
         Err(error) => {
             // Every error is located.
