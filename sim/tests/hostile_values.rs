@@ -19,3 +19,32 @@ fn a_u64_max_performance_multiplier_does_not_overflow() {
     let outcome = firedrill_sim::run(&scenario, 1);
     assert!(!outcome.trace.events.is_empty());
 }
+
+#[test]
+fn a_u64_max_node_boot_never_finishes_instead_of_booting_at_once() {
+    use firedrill_scenarios::EventKind;
+    let mut scenario = catalog::load("vault-node-nfs-stuck").unwrap();
+    scenario.topology.node_boot_ms = u64::MAX;
+    let outcome = firedrill_sim::run(&scenario, 1);
+    let node_states: Vec<(String, String)> = outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::NodeState { node, state } => Some((node.clone(), state.clone())),
+            _ => None,
+        })
+        .collect();
+    let rebooted = node_states
+        .iter()
+        .position(|(_, state)| state == "rebooting")
+        .expect("the runbook reboots the stuck node in this drill");
+    let node = &node_states[rebooted].0;
+    // With wrapping arithmetic, now + u64::MAX is now - 1: the node was Ready at the next tick.
+    assert!(
+        !node_states[rebooted..]
+            .iter()
+            .any(|(other, state)| other == node && state == "ready"),
+        "{node_states:?}"
+    );
+}
