@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command: lint, every test tier (unit, simulation, CLI, real registry in Docker), and the
-# scenario catalog swept in simulation. It installs what the tests need when it is missing. `.ci/run` calls it.
+# The project's test command: lint, every test tier (unit, simulation, CLI, real registry in Docker), a short run of
+# each fuzz target, and the scenario catalog swept in simulation. It installs what the tests need when it is
+# missing. `.ci/run` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,9 @@ cargo run --release --quiet -- mutate vault-storage-migration --no-progress
 
 step "tests against a real registry in Docker"
 bash ci/docker-tests.sh
+
+step "fuzz targets, ${FIREDRILL_FUZZ_SECONDS:-60} s each"
+bash ci/fuzz.sh
 
 step "the whole catalog, $seeds seeds each, in simulation"
 cargo run --release --quiet -- sweep --all --seeds "$seeds" --no-progress

@@ -58,8 +58,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> HttpConnection<S> {
         connector: &C,
         endpoint: &Endpoint,
     ) -> Result<Self, HttpError> {
+        Self::open_observed(connector, endpoint, &std::cell::Cell::new(false)).await
+    }
+
+    /// Like [`HttpConnection::open`], setting `tcp_connected` once TCP is up (see [`Connect::connect_observed`]).
+    pub async fn open_observed<C: Connect<Stream = S>>(
+        connector: &C,
+        endpoint: &Endpoint,
+        tcp_connected: &std::cell::Cell<bool>,
+    ) -> Result<Self, HttpError> {
         let stream = connector
-            .connect(endpoint)
+            .connect_observed(endpoint, tcp_connected)
             .await
             .map_err(HttpError::Connect)?;
         let received_bytes = Arc::new(AtomicU64::new(0));
@@ -262,6 +271,8 @@ pub enum Exchange {
     ConnectTimeout,
     /// Connected, then not one byte before the deadline.
     Silent,
+    /// TCP accepted, but the TLS handshake did not finish before the deadline (no ServerHello from a frozen node).
+    HandshakeSilent,
     /// Some bytes arrived, but not a whole response, before the deadline.
     Incomplete {
         received_bytes: u64,
@@ -269,7 +280,9 @@ pub enum Exchange {
     Failed(String),
 }
 
-/// One GET with a single deadline covering connect and response, and its latency in milliseconds.
+/// One GET with a single deadline covering connect and response, and its latency in milliseconds. The TCP connect
+/// and the TLS handshake are told apart: a deadline that passes in the handshake means the node accepted and said
+/// nothing useful (stuck), and a handshake error is a failure (error), never a refusal (unreachable).
 pub async fn get_once<C: Connect>(
     connector: &C,
     endpoint: &Endpoint,
@@ -279,15 +292,24 @@ pub async fn get_once<C: Connect>(
 ) -> (Exchange, u64) {
     let started = Instant::now();
     let elapsed_ms = || started.elapsed().as_millis() as u64;
-    let connection =
-        match tokio::time::timeout(deadline, HttpConnection::open(connector, endpoint)).await {
-            Err(_) => return (Exchange::ConnectTimeout, elapsed_ms()),
-            Ok(Err(HttpError::Connect(error))) => {
-                return (Exchange::Refused(error.to_string()), elapsed_ms())
-            }
-            Ok(Err(error)) => return (Exchange::Failed(error.to_string()), elapsed_ms()),
-            Ok(Ok(connection)) => connection,
-        };
+    let tcp_connected = std::cell::Cell::new(false);
+    let connection = match tokio::time::timeout(
+        deadline,
+        HttpConnection::open_observed(connector, endpoint, &tcp_connected),
+    )
+    .await
+    {
+        Err(_) if tcp_connected.get() => return (Exchange::HandshakeSilent, elapsed_ms()),
+        Err(_) => return (Exchange::ConnectTimeout, elapsed_ms()),
+        Ok(Err(HttpError::Connect(error))) if tcp_connected.get() => {
+            return (Exchange::Failed(error.to_string()), elapsed_ms())
+        }
+        Ok(Err(HttpError::Connect(error))) => {
+            return (Exchange::Refused(error.to_string()), elapsed_ms())
+        }
+        Ok(Err(error)) => return (Exchange::Failed(error.to_string()), elapsed_ms()),
+        Ok(Ok(connection)) => connection,
+    };
     let mut connection = connection;
     let remaining = deadline.saturating_sub(started.elapsed());
     let path = format!("{}{}", endpoint.base_path, path_and_query);

@@ -3,6 +3,7 @@
 
 pub mod endpoint;
 pub mod http;
+pub mod redact;
 pub mod registry;
 pub mod tls;
 pub mod transport;

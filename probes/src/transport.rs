@@ -2,6 +2,7 @@
 
 use crate::endpoint::Endpoint;
 use crate::tls::TlsSettings;
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -14,6 +15,21 @@ pub trait Connect {
 
     /// Opens a stream to the endpoint; TLS, where the endpoint asks for it, is the connector's business.
     fn connect(&self, endpoint: &Endpoint) -> impl Future<Output = io::Result<Self::Stream>>;
+
+    /// Like [`Connect::connect`], and sets `tcp_connected` once the TCP connection is up, before any TLS
+    /// handshake: a probe then tells a node that accepted and went silent in the handshake (stuck) from one that
+    /// never accepted (unreachable). Without TLS the two moments are one, which the default says.
+    fn connect_observed(
+        &self,
+        endpoint: &Endpoint,
+        tcp_connected: &Cell<bool>,
+    ) -> impl Future<Output = io::Result<Self::Stream>> {
+        async move {
+            let stream = self.connect(endpoint).await?;
+            tcp_connected.set(true);
+            Ok(stream)
+        }
+    }
 }
 
 /// Real TCP, with TLS for `https://` endpoints.
@@ -43,8 +59,25 @@ impl Connect for TcpConnect {
     type Stream = RealStream;
 
     async fn connect(&self, endpoint: &Endpoint) -> io::Result<RealStream> {
-        let stream =
-            tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+        self.connect_observed(endpoint, &Cell::new(false)).await
+    }
+
+    async fn connect_observed(
+        &self,
+        endpoint: &Endpoint,
+        tcp_connected: &Cell<bool>,
+    ) -> io::Result<RealStream> {
+        let stream = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            .await
+            .inspect_err(|error| {
+                // A reset (not a refusal) means the peer's kernel completed the handshake and then the connection
+                // was reset: accepted, so the node is not unreachable. Without this the label depended on whether
+                // the reset beat connect's completion.
+                if error.kind() == io::ErrorKind::ConnectionReset {
+                    tcp_connected.set(true);
+                }
+            })?;
+        tcp_connected.set(true);
         stream.set_nodelay(true)?;
         if !endpoint.https {
             return Ok(RealStream::Plain(stream));
@@ -55,7 +88,10 @@ impl Connect for TcpConnect {
                 "https endpoint but TLS is not configured",
             )
         })?;
-        let stream = tls.connect(&endpoint.host, stream).await?;
+        // A handshake failure (an unknown CA, a name mismatch) is not a refusal: it is said so, in its own words.
+        let stream = tls.connect(&endpoint.host, stream).await.map_err(|error| {
+            io::Error::new(error.kind(), format!("TLS handshake failed: {error}"))
+        })?;
         Ok(RealStream::Tls(Box::new(stream)))
     }
 }

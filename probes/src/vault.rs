@@ -96,6 +96,11 @@ pub fn classify(exchange: &Exchange) -> (NodeState, Option<u16>, String) {
             None,
             "connected, but no byte before the deadline".into(),
         ),
+        Exchange::HandshakeSilent => (
+            NodeState::Stuck,
+            None,
+            "TCP accepted, but no TLS handshake before the deadline".into(),
+        ),
         Exchange::Incomplete { received_bytes } => (
             NodeState::Error,
             None,

@@ -590,6 +590,16 @@ fn credentials_are_sent_and_refusal_is_an_error() {
     assert!(walk(&server, &with_token).is_ok());
     let anonymous = config(Scope::Everything);
     let error = walk(&server, &anonymous).unwrap_err();
+    // Anonymous sent no credentials, so none were refused: it is told credentials are required.
+    assert!(
+        matches!(error, ProbeError::CredentialsRequired { status: 401, .. }),
+        "{error}"
+    );
+    let mut wrong = config(Scope::Everything);
+    wrong.credentials = Credentials::Bearer {
+        token: "wrong".into(),
+    };
+    let error = walk(&server, &wrong).unwrap_err();
     assert!(
         matches!(error, ProbeError::Unauthorized { status: 401, .. }),
         "{error}"

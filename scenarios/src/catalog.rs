@@ -100,7 +100,7 @@ pub fn load_runbook(name_or_path: &str) -> Result<RunbookFile, LoadError> {
     if name_or_path.ends_with(".toml") || path.is_file() {
         return RunbookFile::load(path).map_err(LoadError::Parse);
     }
-    Err(LoadError::Unknown {
+    Err(LoadError::UnknownRunbook {
         name: name_or_path.to_string(),
         known: RUNBOOKS
             .iter()
@@ -122,15 +122,17 @@ pub fn resolve_runbook(
     match load_runbook(name.get_ref()) {
         Ok(runbook) => Ok(Some(runbook)),
         Err(LoadError::Parse(error)) => Err(error),
-        Err(LoadError::Unknown { known, .. }) => Err(ParseError::at_offset(
-            scenario_path,
-            scenario_source,
-            name.span().start,
-            format!(
-                "expected \"none\", a runbook path or one of {known}, found \"{}\"",
-                name.get_ref()
-            ),
-        )),
+        Err(LoadError::Unknown { known, .. } | LoadError::UnknownRunbook { known, .. }) => {
+            Err(ParseError::at_offset(
+                scenario_path,
+                scenario_source,
+                name.span().start,
+                format!(
+                    "expected \"none\", a runbook path or one of {known}, found \"{}\"",
+                    name.get_ref()
+                ),
+            ))
+        }
     }
 }
 
@@ -182,6 +184,10 @@ pub enum LoadError {
         "unknown scenario \"{name}\"; the catalog has: {known} (or pass a path to a .toml file)"
     )]
     Unknown { name: String, known: String },
+    #[error(
+        "unknown runbook \"{name}\"; the catalog has: {known} (or pass a path to a .toml file)"
+    )]
+    UnknownRunbook { name: String, known: String },
 }
 
 #[cfg(test)]
@@ -194,6 +200,13 @@ mod tests {
             let drill = load_drill(name).unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(drill.name(), *name);
         }
+    }
+
+    #[test]
+    fn an_unknown_runbook_is_called_a_runbook() {
+        let error = load_runbook("no-such-runbook").unwrap_err().to_string();
+        assert!(error.starts_with("unknown runbook"), "{error}");
+        assert!(error.contains("vault-safe-restart"), "{error}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod drill;
 pub mod duration;
 pub mod figures;
+pub mod limits;
 pub mod parse_error;
 pub mod registry;
 pub mod runbook;

@@ -45,14 +45,31 @@ impl ParseError {
     }
 }
 
-/// Reads a file for parsing; an unreadable file is an error at its first position.
+/// The largest scenario or runbook file read: the catalog's are a few KiB, and parsing holds the whole text.
+pub const SOURCE_LIMIT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file for parsing; an unreadable or oversized file is an error at its first position.
 pub fn read_source(path: &Path) -> Result<String, ParseError> {
-    std::fs::read_to_string(path).map_err(|error| ParseError {
+    use std::io::Read;
+    let error_at_start = |message: String| ParseError {
         path: path.to_path_buf(),
         line: 1,
         column: 1,
-        message: format!("cannot read the file: {error}"),
-    })
+        message,
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|error| error_at_start(format!("cannot read the file: {error}")))?;
+    // Read one byte past the limit rather than trusting metadata, which a pipe or /dev/zero does not have.
+    let mut text = String::new();
+    file.take(SOURCE_LIMIT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|error| error_at_start(format!("cannot read the file: {error}")))?;
+    if text.len() as u64 > SOURCE_LIMIT_BYTES {
+        return Err(error_at_start(format!(
+            "the file is larger than {SOURCE_LIMIT_BYTES} bytes"
+        )));
+    }
+    Ok(text)
 }
 
 /// Returns the 1-based line and column of a byte offset.

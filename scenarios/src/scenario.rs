@@ -332,6 +332,7 @@ impl Scenario {
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ParseError> {
         let mut scenario: Scenario =
             toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
+        crate::limits::check(path, source, crate::limits::VAULT_SCENARIO)?;
         scenario.validate(path, source)?;
         scenario.runbook =
             crate::catalog::resolve_runbook(path, source, &scenario.recovery.runbook)?;
@@ -361,9 +362,10 @@ impl Scenario {
                 format!("expected between 1 and 7 voters, found {voters}"),
             ));
         }
+        let at = |key: &str| crate::limits::offset_of(source, key).unwrap_or(0);
         if self.topology.nodes.is_empty() {
             return Err(fail(
-                0,
+                at("topology.nodes"),
                 "expected at least one node in topology.nodes".into(),
             ));
         }
@@ -400,7 +402,7 @@ impl Scenario {
         }
         for node in &self.topology.stale_bootdisk_nodes {
             if !self.topology.nodes.contains(node) {
-                return Err(fail(0, format!("expected stale_bootdisk_nodes to name nodes of topology.nodes, found \"{node}\"")));
+                return Err(fail(at("topology.stale_bootdisk_nodes"), format!("expected stale_bootdisk_nodes to name nodes of topology.nodes, found \"{node}\"")));
             }
         }
         for rule in self.expect.not_applicable.keys() {
@@ -423,11 +425,11 @@ impl Scenario {
         }
         if self.sim.tick_ms == 0 || self.sim.min_latency_ms > self.sim.max_latency_ms {
             return Err(fail(
-                0,
+                at("sim"),
                 "expected sim.tick_ms > 0 and sim.min_latency_ms <= sim.max_latency_ms".into(),
             ));
         }
-        Ok(())
+        crate::limits::check_vault_ratios(path, source, self)
     }
 }
 

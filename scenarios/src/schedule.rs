@@ -45,7 +45,9 @@ impl Schedule {
             .iter()
             .map(|spec| {
                 let at_ms = spec.at_ms.draw(&mut rng);
-                let heal_at_ms = spec.heal_after_ms.map(|heal| at_ms + heal.draw(&mut rng));
+                let heal_at_ms = spec
+                    .heal_after_ms
+                    .map(|heal| at_ms.saturating_add(heal.draw(&mut rng)));
                 DrawnFault {
                     kind: spec.kind,
                     target: spec.target.get_ref().clone(),
@@ -87,6 +89,67 @@ impl Schedule {
         schedule
     }
 
+    /// Checks a schedule written by hand or pasted from `firedrill check` against the scenario it is run with:
+    /// the names it uses exist there, and its times are in the ranges the scenario file itself must respect.
+    pub fn check_against(&self, scenario: &Scenario) -> Result<(), String> {
+        let voters = scenario.voter_names();
+        if !voters.contains(&self.leader) {
+            return Err(format!(
+                "schedule leader \"{}\" is not a voter of {} ({})",
+                self.leader,
+                scenario.name,
+                voters.join(", ")
+            ));
+        }
+        for (index, fault) in self.faults.iter().enumerate() {
+            if fault.target != "leader" && !voters.contains(&fault.target) {
+                return Err(format!(
+                    "schedule fault {index}: target \"{}\" is neither \"leader\" nor a voter of {}",
+                    fault.target, scenario.name
+                ));
+            }
+            if fault.at_ms > crate::limits::WEEK_MS {
+                return Err(format!(
+                    "schedule fault {index}: at_ms {} is over {} (a week)",
+                    fault.at_ms,
+                    crate::limits::WEEK_MS
+                ));
+            }
+            if let Some(heal_at_ms) = fault.heal_at_ms {
+                if heal_at_ms < fault.at_ms || heal_at_ms - fault.at_ms > crate::limits::WEEK_MS {
+                    return Err(format!(
+                        "schedule fault {index}: heal_at_ms {heal_at_ms} is before at_ms {} or more than a week after it",
+                        fault.at_ms
+                    ));
+                }
+            }
+            match (fault.kind, fault.latency_ms) {
+                (FaultKind::SlowFsync, None) => {
+                    return Err(format!(
+                        "schedule fault {index}: a slow_fsync fault needs latency_ms"
+                    ))
+                }
+                (_, Some(latency_ms)) if latency_ms > crate::limits::DAY_MS => {
+                    return Err(format!(
+                        "schedule fault {index}: latency_ms {latency_ms} is over a day"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if let Some(node) = self
+            .stale_bootdisk_nodes
+            .iter()
+            .find(|node| !scenario.topology.nodes.contains(node))
+        {
+            return Err(format!(
+                "schedule stale_bootdisk_nodes names \"{node}\", not a node of {}",
+                scenario.name
+            ));
+        }
+        Ok(())
+    }
+
     /// The earliest onset of a fault, if any: the origin for detection and recovery times.
     pub fn first_onset_ms(&self) -> Option<u64> {
         self.faults.iter().map(|fault| fault.at_ms).min()
@@ -118,6 +181,40 @@ mod tests {
             .map(|seed| Schedule::draw(&scenario, seed).faults[0].at_ms)
             .collect();
         assert!(distinct.len() > 10, "onsets should vary with the seed");
+    }
+
+    #[test]
+    fn a_schedule_is_checked_against_its_scenario() {
+        let scenario = catalog::load("vault-stuck-leader").unwrap();
+        let schedule = Schedule::draw(&scenario, 3);
+        assert_eq!(schedule.check_against(&scenario), Ok(()));
+        let mut bad = schedule.clone();
+        bad.leader = "vault-9".into();
+        assert!(bad
+            .check_against(&scenario)
+            .unwrap_err()
+            .contains("vault-9"));
+        let mut bad = schedule.clone();
+        bad.faults[0].heal_at_ms = Some(0);
+        assert!(bad.check_against(&scenario).is_err());
+        let mut bad = schedule;
+        bad.faults[0].at_ms = u64::MAX;
+        assert!(bad.check_against(&scenario).is_err());
+    }
+
+    #[test]
+    fn a_huge_heal_after_saturates_instead_of_healing_at_onset() {
+        let text = catalog::ENTRIES
+            .iter()
+            .find(|(name, _)| *name == "vault-stuck-leader")
+            .unwrap()
+            .1;
+        let mut scenario =
+            Scenario::parse(std::path::Path::new("vault-stuck-leader.toml"), text).unwrap();
+        // Past the file's range check, as a property test or a library caller could hand it in.
+        scenario.faults[0].heal_after_ms = Some(crate::duration::MillisSpec::Fixed(u64::MAX));
+        let fault = &Schedule::draw(&scenario, 1).faults[0];
+        assert!(fault.heal_at_ms.unwrap() > fault.at_ms, "{fault:?}");
     }
 
     #[test]

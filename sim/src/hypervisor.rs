@@ -143,7 +143,7 @@ fn reboot_guest(world: &mut World, node: &str) {
     if let Some(vm) = world.vms.get_mut(node) {
         vm.boot_id += 1;
         vm.state = VmState::Booting {
-            ready_at_ms: now_ms + boot_ms,
+            ready_at_ms: now_ms.saturating_add(boot_ms),
         };
         vm.csi_registered_at_ms = None;
     }
@@ -230,7 +230,7 @@ pub fn tick(world: &mut World) {
         if let VmState::Booting { ready_at_ms } = vm.state {
             if now_ms >= ready_at_ms {
                 vm.state = VmState::Running;
-                vm.csi_registered_at_ms = Some(now_ms + csi_ms);
+                vm.csi_registered_at_ms = Some(now_ms.saturating_add(csi_ms));
                 events.push((vm.node.clone(), NodeCondition::Ready));
             }
         }

@@ -72,7 +72,7 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
 fn simulate(scenario: &Scenario, schedule: &Schedule, world: &world::SharedWorld) {
     let duration_ms = scenario.duration_ms;
     let mut sim = turmoil::Builder::new()
-        .simulation_duration(Duration::from_millis(duration_ms + 60_000))
+        .simulation_duration(Duration::from_millis(duration_ms.saturating_add(60_000)))
         .tick_duration(Duration::from_millis(scenario.sim.tick_ms))
         .min_message_latency(Duration::from_millis(scenario.sim.min_latency_ms))
         .max_message_latency(Duration::from_millis(scenario.sim.max_latency_ms))

@@ -90,7 +90,10 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
         .0
     {
         Exchange::Answered { status, .. } => status,
-        Exchange::Silent | Exchange::ConnectTimeout | Exchange::Incomplete { .. } => 504,
+        Exchange::Silent
+        | Exchange::HandshakeSilent
+        | Exchange::ConnectTimeout
+        | Exchange::Incomplete { .. } => 504,
         Exchange::Refused(_) | Exchange::Failed(_) => 502,
     }
 }

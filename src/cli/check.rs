@@ -35,13 +35,14 @@ pub struct CheckArgs {
     pub runbook: Option<String>,
     /// How many seeds. Each draws fault timings, leader placement and, with swarm testing, which faults happen,
     /// which contested beliefs hold and which nodes have a stale boot disk.
-    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 1000)]
+    /// From 1 to 1,000,000.
+    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 1000, value_parser = super::parallel::parse_seeds)]
     pub seeds: u64,
     /// The first seed; seeds run from START to START+SEEDS-1.
     #[arg(long, default_value_t = 0)]
     pub start: u64,
-    /// Parallel workers; defaults to the number of cores.
-    #[arg(long)]
+    /// Parallel workers, from 1 to 1024; defaults to the number of cores.
+    #[arg(long, value_parser = super::parallel::parse_jobs)]
     pub jobs: Option<usize>,
     /// Draw only timings and placement from each seed, keeping the scenario's faults and beliefs.
     #[arg(long)]
@@ -165,6 +166,10 @@ struct CheckReport {
 }
 
 pub fn execute(args: CheckArgs) -> u8 {
+    if let Err(error) = super::parallel::check_seed_range(args.start, args.seeds) {
+        return usage_error(error);
+    }
+    super::interrupt::install();
     let end = args.start.saturating_add(args.seeds);
     match args.format {
         Format::Text => println!("SEEDS={}..{end}", args.start),
@@ -196,6 +201,19 @@ pub fn execute(args: CheckArgs) -> u8 {
         run_seed(&scenario, seed, swarm)
     });
     progress.finish_and_clear();
+    if super::interrupt::requested() {
+        // No shrinking or audit after an interrupt: both run many more simulations.
+        return super::interrupt::sweep_summary(
+            [(
+                results.len() as u64,
+                results
+                    .iter()
+                    .filter(|r| !r.failed.is_empty())
+                    .map(|r| r.seed),
+            )],
+            args.seeds,
+        );
+    }
 
     let mut coverage = Coverage::default();
     for result in &results {
@@ -314,7 +332,7 @@ fn counterexample(
     let runbook_flag = args
         .runbook
         .as_ref()
-        .map(|runbook| format!(" --runbook {runbook}"))
+        .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
         .unwrap_or_default();
     let swarm_flag = if swarm { " --swarm" } else { "" };
     Counterexample {
@@ -326,13 +344,14 @@ fn counterexample(
         actions: action_lines(&trace),
         replay_seed: format!(
             "firedrill run {} --seed {}{swarm_flag}{runbook_flag}",
-            args.scenario, first.seed
+            super::shell::quote(&args.scenario),
+            first.seed
         ),
         replay_shrunk: format!(
-            "firedrill run {} --seed {}{runbook_flag} --schedule '{}'",
-            args.scenario,
+            "firedrill run {} --seed {}{runbook_flag} --schedule {}",
+            super::shell::quote(&args.scenario),
             first.seed,
-            serde_json::to_string(&shrunk).expect("schedules serialize")
+            super::shell::quote(&serde_json::to_string(&shrunk).expect("schedules serialize"))
         ),
         shrunk_schedule: shrunk,
     }

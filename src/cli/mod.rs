@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Exit codes: 0 pass, 1 a rule failed or a probe found a problem, 2 bad input.
 
 mod check;
+mod interrupt;
 mod list;
 mod mutate;
 mod output;
@@ -8,6 +9,7 @@ mod parallel;
 mod probe;
 mod run;
 mod run_registry;
+mod shell;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -38,7 +40,9 @@ firedrill check vault-stuck-leader --seeds 1000 --audit\n  \
 firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
 firedrill mutate vault-stuck-leader\n  \
 firedrill probe vault --endpoint http://127.0.0.1:8200 --endpoint http://127.0.0.1:8202 --timeout 3s\n\n\
-Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input."
+Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input (including any \
+scenario or runbook number outside its range, located as file:line:col), 130 sweep or check interrupted by \
+SIGINT (the runs done and failing seeds so far are printed), 141 stdout closed (ends quietly)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -5,7 +5,51 @@ use indicatif::ProgressBar;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// The most seeds one sweep or check runs per scenario. Each seed keeps a small result until the report is
+/// printed, so the count bounds memory; a million runs already take hours.
+pub const MAX_SEEDS: u64 = 1_000_000;
+/// The most worker threads: far above any core count, and each one is a real thread with its own stack.
+pub const MAX_JOBS: usize = 1024;
+
+/// Parses `--seeds`: 1 to [`MAX_SEEDS`]. Zero seeds would give a vacuous pass.
+pub fn parse_seeds(text: &str) -> Result<u64, String> {
+    let seeds: u64 = text
+        .parse()
+        .map_err(|_| format!("expected a number of seeds from 1 to {MAX_SEEDS}"))?;
+    if !(1..=MAX_SEEDS).contains(&seeds) {
+        return Err(format!(
+            "expected a number of seeds from 1 to {MAX_SEEDS}, found {seeds}"
+        ));
+    }
+    Ok(seeds)
+}
+
+/// Parses `--jobs`: 1 to [`MAX_JOBS`].
+pub fn parse_jobs(text: &str) -> Result<usize, String> {
+    let jobs: usize = text
+        .parse()
+        .map_err(|_| format!("expected a number of jobs from 1 to {MAX_JOBS}"))?;
+    if !(1..=MAX_JOBS).contains(&jobs) {
+        return Err(format!(
+            "expected a number of jobs from 1 to {MAX_JOBS}, found {jobs}"
+        ));
+    }
+    Ok(jobs)
+}
+
+/// Fails when `start..start+count` does not fit in a u64: the last seed would wrap around to seed 0.
+pub fn check_seed_range(start: u64, count: u64) -> Result<(), String> {
+    match start.checked_add(count.saturating_sub(1)) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "--start {start} with --seeds {count} runs past the last seed {}",
+            u64::MAX
+        )),
+    }
+}
+
 /// Runs `run(seed)` for seeds `start..start+count` on `jobs` threads and returns the results in seed order.
+/// Once `stop` is set (SIGINT), workers start no new seed; the results are those of the seeds already done.
 pub fn for_each_seed<T: Send>(
     start: u64,
     count: u64,
@@ -14,15 +58,23 @@ pub fn for_each_seed<T: Send>(
     run: impl Fn(u64) -> T + Sync,
 ) -> Vec<T> {
     let next = AtomicU64::new(0);
-    let results = Mutex::new(Vec::with_capacity(count as usize));
+    // Not reserved by `count`: a hostile --seeds must not allocate before a single seed has run.
+    let results = Mutex::new(Vec::new());
+    // More workers than seeds would only start threads that find nothing to do.
+    let jobs = jobs.clamp(1, usize::try_from(count).unwrap_or(usize::MAX).max(1));
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
+                if super::interrupt::requested() {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= count {
                     break;
                 }
-                let seed = start + index;
+                let Some(seed) = start.checked_add(index) else {
+                    break;
+                };
                 let result = run(seed);
                 results
                     .lock()
@@ -68,5 +120,34 @@ pub fn jobs(requested: Option<usize>) -> usize {
                 .map(|n| n.get())
                 .unwrap_or(1)
         })
-        .max(1)
+        .clamp(1, MAX_JOBS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_and_jobs_are_bounded() {
+        assert_eq!(parse_seeds("1"), Ok(1));
+        assert!(parse_seeds("0").is_err());
+        assert!(parse_seeds("1000001").is_err());
+        assert!(parse_seeds("18446744073709551615").is_err());
+        assert_eq!(parse_jobs("4"), Ok(4));
+        assert!(parse_jobs("0").is_err());
+        assert!(parse_jobs("18446744073709551615").is_err());
+    }
+
+    #[test]
+    fn a_seed_range_past_u64_max_is_refused() {
+        assert!(check_seed_range(u64::MAX - 1, 2).is_ok());
+        assert!(check_seed_range(u64::MAX - 1, 3).is_err());
+        assert!(check_seed_range(0, MAX_SEEDS).is_ok());
+    }
+
+    #[test]
+    fn jobs_beyond_the_seed_count_run_each_seed_once() {
+        let results = for_each_seed(5, 2, MAX_JOBS, &ProgressBar::hidden(), |seed| seed);
+        assert_eq!(results, [5, 6]);
+    }
 }

@@ -24,10 +24,20 @@ pub fn execute(command: ProbeCommand) -> u8 {
     }
 }
 
-/// Parses durations such as `3s`, `500ms` or `1m`.
+/// The longest `--timeout` or `--deadline` accepted.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Parses durations such as `3s`, `500ms` or `1m`: above zero (a zero deadline fails every call before it starts)
+/// and at most a day.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|error| format!("{error} (expected e.g. 3s, 500ms, 1m)"))
+    let duration = humantime::parse_duration(text)
+        .map_err(|error| format!("{error} (expected e.g. 3s, 500ms, 1m)"))?;
+    if duration.is_zero() || duration > MAX_DURATION {
+        return Err(format!(
+            "expected a duration above 0 and at most 24h, found {text}"
+        ));
+    }
+    Ok(duration)
 }
 
 /// The TLS settings the flags ask for: verified by default, `--insecure` only when asked.

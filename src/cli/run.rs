@@ -71,7 +71,23 @@ fn load_schedule(text: &str) -> Result<firedrill_scenarios::Schedule, String> {
 }
 
 pub fn execute(args: RunArgs) -> u8 {
-    let seed = args.seed.unwrap_or_else(fresh_seed);
+    // A schedule carries the seed it runs with (turmoil's network draws come from it), so that is the seed printed.
+    let schedule = match args.schedule.as_deref().map(load_schedule).transpose() {
+        Ok(schedule) => schedule,
+        Err(error) => return usage_error(error),
+    };
+    if let (Some(schedule), Some(seed)) = (&schedule, args.seed) {
+        if schedule.seed != seed {
+            return usage_error(format!(
+                "--seed {seed} differs from the schedule's seed {}; drop one of them",
+                schedule.seed
+            ));
+        }
+    }
+    let seed = match &schedule {
+        Some(schedule) => schedule.seed,
+        None => args.seed.unwrap_or_else(fresh_seed),
+    };
     // The seed comes first, before anything can fail, so every run can be replayed.
     match args.format {
         Format::Text => println!("SEED={seed}"),
@@ -99,10 +115,13 @@ pub fn execute(args: RunArgs) -> u8 {
             &firedrill_scenarios::Schedule::draw_swarm(&scenario, seed),
         ),
         None => firedrill_sim::run(&scenario, seed),
-        Some(text) => match load_schedule(text) {
-            Ok(schedule) => firedrill_sim::run_schedule(&scenario, &schedule),
-            Err(error) => return usage_error(error),
-        },
+        Some(_) => {
+            let schedule = schedule.expect("parsed above");
+            if let Err(error) = schedule.check_against(&scenario) {
+                return usage_error(error);
+            }
+            firedrill_sim::run_schedule(&scenario, &schedule)
+        }
     };
     if let Some(path) = &args.trace {
         if let Err(error) = super::output::write_trace(path, &outcome.trace) {
@@ -178,19 +197,19 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
         let mut flags = args
             .runbook
             .as_ref()
-            .map(|runbook| format!(" --runbook {runbook}"))
+            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
             .unwrap_or_default();
         if args.swarm {
             flags.push_str(" --swarm");
         }
         if let Some(schedule) = &args.schedule {
-            flags.push_str(&format!(" --schedule '{schedule}'"));
+            flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
         }
         let runbook = flags;
         println!(
             "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
             verdict.failed_rules().join(", "),
-            args.scenario,
+            super::shell::quote(&args.scenario),
             verdict.seed
         );
     }

@@ -18,14 +18,14 @@ pub struct SweepArgs {
     /// Sweep every scenario in the catalog.
     #[arg(long)]
     pub all: bool,
-    /// How many seeds per scenario.
-    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 100)]
+    /// How many seeds per scenario, from 1 to 1,000,000.
+    #[arg(long, env = "FIREDRILL_SEEDS", default_value_t = 100, value_parser = super::parallel::parse_seeds)]
     pub seeds: u64,
     /// The first seed; seeds run from START to START+SEEDS-1.
     #[arg(long, env = "FIREDRILL_SEED", default_value_t = 0)]
     pub start: u64,
-    /// Parallel workers; defaults to the number of cores.
-    #[arg(long)]
+    /// Parallel workers, from 1 to 1024; defaults to the number of cores.
+    #[arg(long, value_parser = super::parallel::parse_jobs)]
     pub jobs: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -68,6 +68,10 @@ struct SweepReport {
 }
 
 pub fn execute(args: SweepArgs) -> u8 {
+    if let Err(error) = super::parallel::check_seed_range(args.start, args.seeds) {
+        return usage_error(error);
+    }
+    super::interrupt::install();
     let end = args.start.saturating_add(args.seeds);
     match args.format {
         Format::Text => println!("SEEDS={}..{}", args.start, end),
@@ -89,7 +93,7 @@ pub fn execute(args: SweepArgs) -> u8 {
         }
     }
     let jobs = super::parallel::jobs(args.jobs);
-    let total = args.seeds * scenarios.len() as u64;
+    let total = args.seeds.saturating_mul(scenarios.len() as u64);
     let progress = if args.no_progress {
         ProgressBar::hidden()
     } else {
@@ -107,6 +111,9 @@ pub fn execute(args: SweepArgs) -> u8 {
         progress.set_message(name.clone());
         let verdicts = sweep_one(scenario, args.start, args.seeds, jobs, &progress);
         summaries.push(summarize(name, verdicts));
+        if super::interrupt::requested() {
+            break;
+        }
     }
     progress.finish_and_clear();
     let wall_ms = started.elapsed().as_millis() as u64;
@@ -126,6 +133,15 @@ pub fn execute(args: SweepArgs) -> u8 {
             serde_json::to_string(&report).expect("reports serialize")
         ),
         Format::Text => print_text(&report),
+    }
+    if super::interrupt::requested() {
+        return super::interrupt::sweep_summary(
+            report
+                .scenarios
+                .iter()
+                .map(|s| (s.seeds, s.failures.iter().map(|f| f.seed))),
+            total,
+        );
     }
     if all_passed {
         EXIT_PASS
@@ -164,7 +180,11 @@ fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {
         .map(|verdict| Failure {
             seed: verdict.seed,
             rules: verdict.failed_rules(),
-            replay: format!("firedrill run {name} --seed {}", verdict.seed),
+            replay: format!(
+                "firedrill run {} --seed {}",
+                super::shell::quote(name),
+                verdict.seed
+            ),
         })
         .collect();
     let mut never_exercised: Vec<&'static str> = verdicts

@@ -121,6 +121,21 @@ impl Credentials {
         Ok(Some((http::header::AUTHORIZATION, value)))
     }
 
+    /// Every form in which the secret could come back in a server's answer: the password or token, `user:pass`,
+    /// and the `Basic` header's base64 with and without its padding. Empty for anonymous access.
+    pub fn secret_forms(&self) -> Vec<String> {
+        match self {
+            Credentials::Anonymous => Vec::new(),
+            Credentials::Basic { username, password } => {
+                let pair = format!("{username}:{password}");
+                let encoded = base64_encode(pair.as_bytes());
+                let unpadded = encoded.trim_end_matches('=').to_string();
+                vec![password.clone(), pair, encoded, unpadded]
+            }
+            Credentials::Bearer { token } => vec![token.clone()],
+        }
+    }
+
     /// The scheme only, for reports: "anonymous", "basic" or "bearer".
     pub fn scheme(&self) -> &'static str {
         match self {

@@ -15,7 +15,8 @@ pub async fn run_bounded<F: Future>(
 ) -> Vec<F::Output> {
     assert!(concurrency > 0, "concurrency must be at least 1");
     let mut pending = futures.into_iter().enumerate();
-    let mut in_flight: Vec<(usize, Pin<Box<F>>)> = Vec::with_capacity(concurrency);
+    // Grown as slots fill, never reserved by the count: a hostile `concurrency` must not allocate up front.
+    let mut in_flight: Vec<(usize, Pin<Box<F>>)> = Vec::new();
     let mut outputs: Vec<Option<F::Output>> = Vec::new();
     std::future::poll_fn(|cx| loop {
         while in_flight.len() < concurrency {

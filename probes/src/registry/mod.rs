@@ -7,7 +7,7 @@ mod client;
 pub mod document;
 pub mod media_type;
 pub mod names;
-mod pagination;
+pub mod pagination;
 pub mod prometheus;
 pub mod report;
 mod walk;

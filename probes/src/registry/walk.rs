@@ -51,7 +51,20 @@ pub struct WalkConfig {
     /// Check that each manifest's bytes hash to the digest it was requested by.
     pub verify_digests: bool,
     pub credentials: Credentials,
+    /// What the walk as a whole may hold: response bodies in flight and buffered, and the objects it tracks
+    /// (queued and seen). A quarter goes to bodies, which caps how many manifests are fetched at once; the rest
+    /// caps how many objects are tracked, beyond which the walk reports that it stopped short.
+    pub memory_limit_bytes: usize,
+    /// The whole walk's deadline, listings included, however the registry paces its answers.
+    pub deadline: Duration,
 }
+
+/// The accounting unit for one tracked object (a queued manifest or blob and its entry in the seen set). The real
+/// cost, allocator included, is nearer 700 bytes (benches/README.md: 294,912 objects peaked at 215 MB RSS), so the
+/// default bound of 192 MiB ends near 215 MB, not at 192 MiB; the unit is kept so the default stays under 256 MB.
+pub const BYTES_PER_OBJECT: usize = 512;
+/// A HEAD answer has no body, so blob requests are issued in larger chunks than manifest requests.
+const BLOB_CHUNK_PER_SLOT: usize = 64;
 
 impl Default for WalkConfig {
     fn default() -> Self {
@@ -65,7 +78,24 @@ impl Default for WalkConfig {
             index_depth_limit: 8,
             verify_digests: true,
             credentials: Credentials::Anonymous,
+            // 192 MiB: 48 MiB of bodies (twelve 4 MiB manifests at once) and 294,912 objects: a 100,000-tag
+            // registry of single-platform images that share their base layers fits; the process stays near 215 MB.
+            memory_limit_bytes: 192 * 1024 * 1024,
+            deadline: Duration::from_secs(3600),
         }
+    }
+}
+
+impl WalkConfig {
+    /// How many manifest requests run at once: the concurrency, unless the body budget allows fewer.
+    fn manifest_slots(&self) -> usize {
+        let by_memory = (self.memory_limit_bytes / 4) / self.manifest_limit_bytes.max(1);
+        self.concurrency.min(by_memory).max(1)
+    }
+
+    /// How many objects the walk may track.
+    fn object_limit(&self) -> usize {
+        (self.memory_limit_bytes / 4 * 3 / BYTES_PER_OBJECT).max(1)
     }
 }
 
@@ -79,12 +109,16 @@ pub enum ProbeError {
     Unreachable { registry: String, reason: String },
     #[error("registry {registry} refused the credentials (HTTP {status} on /v2/)")]
     Unauthorized { registry: String, status: u16 },
+    #[error("registry {registry} requires credentials (HTTP {status} on /v2/); set FIREDRILL_REGISTRY_USERNAME and FIREDRILL_REGISTRY_PASSWORD, FIREDRILL_REGISTRY_TOKEN, or --auth-file")]
+    CredentialsRequired { registry: String, status: u16 },
     #[error("{registry} does not answer as a registry (HTTP {status} on /v2/)")]
     NotARegistry { registry: String, status: u16 },
     #[error("the catalog of {registry} is not accessible: {reason}")]
     Catalog { registry: String, reason: String },
     #[error("invalid concurrency 0: at least one request must be allowed in flight")]
     ZeroConcurrency,
+    #[error("the walk of {registry} did not finish within its {deadline_ms} ms deadline")]
+    Deadline { registry: String, deadline_ms: u64 },
 }
 
 /// Bodies of `/v2/` and of error answers are read only to be discarded; they are small.
@@ -99,6 +133,21 @@ pub async fn probe_registry<C: Connect>(
     if config.concurrency == 0 {
         return Err(ProbeError::ZeroConcurrency);
     }
+    tokio::time::timeout(config.deadline, walk(connector, endpoint, config))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ProbeError::Deadline {
+                registry: endpoint.to_string(),
+                deadline_ms: config.deadline.as_millis() as u64,
+            })
+        })
+}
+
+async fn walk<C: Connect>(
+    connector: &C,
+    endpoint: &Endpoint,
+    config: &WalkConfig,
+) -> Result<Report, ProbeError> {
     let started = tokio::time::Instant::now();
     let client = RegistryClient::new(
         connector,
@@ -118,6 +167,8 @@ pub async fn probe_registry<C: Connect>(
         seen_blobs: BTreeSet::new(),
         manifest_queue: Vec::new(),
         blob_queue: Vec::new(),
+        object_limit: config.object_limit(),
+        skipped: 0,
     };
     walk.check_api_version().await?;
     let roots = match &config.scope {
@@ -140,7 +191,22 @@ pub async fn probe_registry<C: Connect>(
     walk.check_roots(roots).await;
     walk.check_manifest_levels().await;
     walk.check_blobs().await;
+    if walk.skipped > 0 {
+        walk.report.broken.push(Broken {
+            repository: String::new(),
+            reference: String::new(),
+            kind: Kind::Repository,
+            status: None,
+            parent: None,
+            detail: format!(
+                "the walk's memory bound ({} bytes, {} objects) was reached: {} more objects were not walked",
+                config.memory_limit_bytes, walk.object_limit, walk.skipped
+            ),
+        });
+    }
     let mut report = walk.report;
+    // Server-supplied text may echo the Authorization header; nothing of it leaves the walk unredacted.
+    crate::redact::Redactor::new(&config.credentials).report(&mut report);
     report.requests = client.requests();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.broken.sort();
@@ -175,6 +241,10 @@ struct Walk<'a, C: Connect> {
     seen_blobs: BTreeSet<(String, String)>,
     manifest_queue: Vec<ManifestItem>,
     blob_queue: Vec<BlobItem>,
+    /// Objects tracked at most (manifests and blobs seen), from the memory bound.
+    object_limit: usize,
+    /// Objects not tracked because the limit was reached.
+    skipped: u64,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +274,13 @@ impl<C: Connect> Walk<'_, C> {
             })?;
         match response.status {
             200 => Ok(()),
+            // An anonymous probe sent no credentials, so none were refused.
+            401 | 403 if self.config.credentials == Credentials::Anonymous => {
+                Err(ProbeError::CredentialsRequired {
+                    registry: self.registry.clone(),
+                    status: response.status,
+                })
+            }
             401 | 403 => Err(ProbeError::Unauthorized {
                 registry: self.registry.clone(),
                 status: response.status,
@@ -245,7 +322,12 @@ impl<C: Connect> Walk<'_, C> {
                 repositories.insert(name);
             } else {
                 self.report.broken.push(Broken {
-                    repository: name.chars().take(300).collect(),
+                    // Redacted before it is cut, so a cut cannot leave part of a secret behind.
+                    repository: crate::redact::Redactor::new(&self.config.credentials)
+                        .text(&name)
+                        .chars()
+                        .take(300)
+                        .collect(),
                     reference: String::new(),
                     kind: Kind::Repository,
                     status: Some(200),
@@ -259,6 +341,15 @@ impl<C: Connect> Walk<'_, C> {
 
     /// Every (repository, tag), in order. A repository with no tags (404) is legitimate and contributes none.
     async fn list_tags(&mut self, repositories: &[String]) -> Vec<(String, String)> {
+        let mut roots = Vec::new();
+        // A chunk of listings at a time, each up to the entry limit: all of them at once is unbounded.
+        for chunk in repositories.chunks(self.config.concurrency.max(1)) {
+            self.list_tag_chunk(chunk, &mut roots).await;
+        }
+        roots
+    }
+
+    async fn list_tag_chunk(&mut self, repositories: &[String], roots: &mut Vec<(String, String)>) {
         let this = &*self;
         let listings = run_bounded(
             repositories.iter().map(|repository| {
@@ -274,18 +365,26 @@ impl<C: Connect> Walk<'_, C> {
             this.config.concurrency,
         )
         .await;
-        let mut roots = Vec::new();
         for (repository, listing) in repositories.iter().zip(listings) {
             match listing {
                 Ok(tags) => {
                     let tags: BTreeSet<String> = tags.into_iter().collect();
                     for tag in tags {
+                        // Tags count against the object bound too: each becomes a root to fetch.
+                        if roots.len() >= self.object_limit {
+                            self.skipped += 1;
+                            continue;
+                        }
                         if is_valid_tag(&tag) {
                             roots.push((repository.clone(), tag));
                         } else {
                             self.report.broken.push(Broken {
                                 repository: repository.clone(),
-                                reference: tag.chars().take(300).collect(),
+                                reference: crate::redact::Redactor::new(&self.config.credentials)
+                                    .text(&tag)
+                                    .chars()
+                                    .take(300)
+                                    .collect(),
                                 kind: Kind::Tag,
                                 status: Some(200),
                                 parent: None,
@@ -305,7 +404,6 @@ impl<C: Connect> Walk<'_, C> {
                 }),
             }
         }
-        roots
     }
 
     /// Reads a paginated listing, following same-origin `rel="next"` links within the page and entry limits.
@@ -382,6 +480,17 @@ impl<C: Connect> Walk<'_, C> {
 
     /// Fetches each tag's manifest (or, for `--image NAME@DIGEST`, the digest's).
     async fn check_roots(&mut self, roots: Vec<(String, String)>) {
+        // In chunks, each absorbed before the next is fetched: the bodies of a whole level at once are what took
+        // 300 tags of 4 MiB manifests to 1.34 GB.
+        let slots = self.config.manifest_slots();
+        let mut roots = roots.into_iter().peekable();
+        while roots.peek().is_some() {
+            let chunk: Vec<(String, String)> = roots.by_ref().take(slots).collect();
+            self.check_root_chunk(chunk, slots).await;
+        }
+    }
+
+    async fn check_root_chunk(&mut self, roots: Vec<(String, String)>, slots: usize) {
         let responses = run_bounded(
             roots.iter().map(|(repository, reference)| {
                 let path = format!("/v2/{repository}/manifests/{reference}");
@@ -392,7 +501,7 @@ impl<C: Connect> Walk<'_, C> {
                     self.config.manifest_limit_bytes,
                 )
             }),
-            self.config.concurrency,
+            slots,
         )
         .await;
         for ((repository, reference), response) in roots.into_iter().zip(responses) {
@@ -469,6 +578,19 @@ impl<C: Connect> Walk<'_, C> {
                 }
                 return;
             }
+            let slots = self.config.manifest_slots();
+            let mut level = level.into_iter().peekable();
+            while level.peek().is_some() {
+                let chunk: Vec<ManifestItem> = level.by_ref().take(slots).collect();
+                self.check_manifest_chunk(chunk, slots).await;
+            }
+            depth += 1;
+        }
+    }
+
+    /// Fetches one chunk of a level's manifests and absorbs them before the next chunk is fetched.
+    async fn check_manifest_chunk(&mut self, level: Vec<ManifestItem>, slots: usize) {
+        {
             let responses = run_bounded(
                 level.iter().map(|item| {
                     let path = format!("/v2/{}/manifests/{}", item.repository, item.digest);
@@ -479,7 +601,7 @@ impl<C: Connect> Walk<'_, C> {
                         self.config.manifest_limit_bytes,
                     )
                 }),
-                self.config.concurrency,
+                slots,
             )
             .await;
             for (item, response) in level.into_iter().zip(responses) {
@@ -516,14 +638,23 @@ impl<C: Connect> Walk<'_, C> {
                     &item.ancestors,
                 );
             }
-            depth += 1;
         }
     }
 
-    /// HEADs every config and layer once.
+    /// HEADs every config and layer once, a chunk at a time: every answer of a million blobs at once, headers
+    /// and all, would hold hundreds of megabytes.
     async fn check_blobs(&mut self) {
         let queue = std::mem::take(&mut self.blob_queue);
         self.report.blobs = queue.len() as u64;
+        let chunk_size = self.config.concurrency.max(1) * BLOB_CHUNK_PER_SLOT;
+        let mut queue = queue.into_iter().peekable();
+        while queue.peek().is_some() {
+            let chunk: Vec<BlobItem> = queue.by_ref().take(chunk_size).collect();
+            self.check_blob_chunk(chunk).await;
+        }
+    }
+
+    async fn check_blob_chunk(&mut self, queue: Vec<BlobItem>) {
         let responses = run_bounded(
             queue.iter().map(|item| {
                 let path = format!("/v2/{}/blobs/{}", item.repository, item.digest);
@@ -632,12 +763,15 @@ impl<C: Connect> Walk<'_, C> {
             });
             return;
         }
-        if !self
-            .seen_manifests
-            .insert((repository.to_string(), child.digest.clone()))
-        {
+        let key = (repository.to_string(), child.digest.clone());
+        if self.seen_manifests.contains(&key) {
             return;
         }
+        if self.at_object_limit() {
+            self.skipped += 1;
+            return;
+        }
+        self.seen_manifests.insert(key);
         self.manifest_queue.push(ManifestItem {
             repository: repository.to_string(),
             digest: child.digest,
@@ -647,7 +781,20 @@ impl<C: Connect> Walk<'_, C> {
         });
     }
 
+    /// Whether the walk tracks as many objects as its memory bound allows.
+    fn at_object_limit(&self) -> bool {
+        self.seen_manifests.len() + self.seen_blobs.len() >= self.object_limit
+    }
+
     fn queue_blob(&mut self, repository: &str, parent: &str, blob: Descriptor, kind: Kind) {
+        let key = (repository.to_string(), blob.digest.clone());
+        if self.seen_blobs.contains(&key) {
+            return;
+        }
+        if self.at_object_limit() {
+            self.skipped += 1;
+            return;
+        }
         if self
             .seen_blobs
             .insert((repository.to_string(), blob.digest.clone()))
@@ -713,7 +860,7 @@ fn error_detail(response: &Response) -> String {
             errors
                 .errors
                 .into_iter()
-                .map(|entry| entry.code.chars().take(64).collect::<String>())
+                .map(|entry| standard_code(&entry.code))
                 .take(4)
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -722,6 +869,22 @@ fn error_detail(response: &Response) -> String {
     match codes {
         Some(codes) => format!("HTTP {} {codes}", response.status),
         None => format!("HTTP {}", response.status),
+    }
+}
+
+/// The error code as distribution's spec defines codes (`MANIFEST_UNKNOWN`: upper case, digits, underscores, at
+/// most 64 characters), or a placeholder: anything else is free text from the server, which may echo the request's
+/// Authorization header or carry terminal escapes, so it is never printed.
+fn standard_code(code: &str) -> String {
+    let standard = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if standard {
+        code.to_string()
+    } else {
+        "(a non-standard error code, not shown)".to_string()
     }
 }
 

@@ -294,7 +294,7 @@ impl Driver<'_> {
             });
         }
         let round = world.integrity_probe(probes.integrity.concurrency).await?;
-        self.clock_ms += round.latency_ms;
+        self.clock_ms = self.clock_ms.saturating_add(round.latency_ms);
         let failures = round.findings.len() as u64;
         let catalog_failed = round.error.is_some();
         self.record(EventKind::RegistryScan {

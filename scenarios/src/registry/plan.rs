@@ -42,7 +42,11 @@ impl RegistryPlan {
             let mut at_ms = first_ms;
             while at_ms < end_ms {
                 operations.push((at_ms, operation));
-                at_ms += interval_ms;
+                // Checked, and at least 1 ms: near u64::MAX the sum would wrap to an earlier time and never end.
+                match at_ms.checked_add(interval_ms.max(1)) {
+                    Some(next_ms) => at_ms = next_ms,
+                    None => break,
+                }
             }
         };
         every(

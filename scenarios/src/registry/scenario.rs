@@ -181,7 +181,9 @@ impl RegistryScenario {
     pub fn parse(path: &Path, source: &str) -> Result<RegistryScenario, ParseError> {
         let scenario: RegistryScenario =
             toml::from_str(source).map_err(|error| ParseError::from_toml(path, source, &error))?;
+        crate::limits::check(path, source, crate::limits::REGISTRY_SCENARIO)?;
         scenario.validate(path, source)?;
+        crate::limits::check_registry_ratios(path, source, &scenario)?;
         Ok(scenario)
     }
 
@@ -189,7 +191,10 @@ impl RegistryScenario {
         let fail =
             |offset: usize, message: String| ParseError::at_offset(path, source, offset, message);
         if self.images.is_empty() {
-            return Err(fail(0, "expected at least one [[images]] entry".into()));
+            return Err(fail(
+                crate::limits::offset_of(source, "images").unwrap_or(0),
+                "expected at least one [[images]] entry".into(),
+            ));
         }
         let expect = &self.expect;
         let judged = expect.detected_within_ms.is_some()

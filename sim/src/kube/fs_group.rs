@@ -23,7 +23,10 @@ pub enum Ownership {
 /// How long a full walk of one volume takes.
 pub fn walk_ms(world: &World) -> u64 {
     let topology = &world.scenario.topology;
-    topology.volume_file_count * topology.chown_per_file_us / 1_000
+    topology
+        .volume_file_count
+        .saturating_mul(topology.chown_per_file_us)
+        / 1_000
 }
 
 /// Advances the walk of the pod incarnation's mount and tells whether ownership is done. A walk that outlasts
@@ -63,9 +66,9 @@ pub fn settle(world: &mut World, pod_name: &str, mount_index: usize) -> bool {
             },
             FsGroupChangePolicy::Always,
         ) => {
-            if walk_ms <= deadline_ms && now_ms >= started_ms + walk_ms {
+            if walk_ms <= deadline_ms && now_ms >= started_ms.saturating_add(walk_ms) {
                 (Ownership::Done, None)
-            } else if now_ms >= started_ms + deadline_ms {
+            } else if now_ms >= started_ms.saturating_add(deadline_ms) {
                 let walked = files * deadline_ms / walk_ms.max(1);
                 (
                     Ownership::Walking {

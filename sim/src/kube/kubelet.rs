@@ -275,7 +275,12 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
             exit_container(world, &pod.uid);
         }
     }
-    if !termination.kill_sent && now_ms >= termination.requested_ms + termination.grace_period_ms {
+    if !termination.kill_sent
+        && now_ms
+            >= termination
+                .requested_ms
+                .saturating_add(termination.grace_period_ms)
+    {
         set_termination(world, name, |t| t.kill_sent = true);
         kill_container(world, name, &pod.uid);
     }

@@ -152,7 +152,11 @@ pub async fn main(world: SharedWorld, pod: String) -> turmoil::Result {
     let (timing, unseal_ms, peers, seed, designated_leader, persistent, standby_474) = {
         let w = world.borrow();
         let topology = &w.scenario.topology;
-        let base_ms = 1_000 * topology.performance_multiplier;
+        // Saturating, and at least 1: a schedule handed in directly skips the file's range check.
+        let base_ms = topology
+            .performance_multiplier
+            .clamp(1, 1_000)
+            .saturating_mul(1_000);
         let timing = Timing {
             election_timeout_ms: base_ms,
             heartbeat_interval_ms: base_ms / 10,
@@ -227,7 +231,7 @@ async fn main_loop(
         };
         let wake_at_ms = match role {
             Role::Leader => next_write_ms,
-            _ => last_contact_ms + election_timeout_ms,
+            _ => last_contact_ms.saturating_add(election_timeout_ms),
         };
         let sleep = tokio::time::sleep(Duration::from_millis(wake_at_ms.saturating_sub(now_ms)));
         tokio::select! {
@@ -246,8 +250,14 @@ async fn main_loop(
                         return;
                     }
                     node.replicate.notify_waiters();
-                    next_write_ms = now_ms + node.timing.write_interval_ms;
-                } else if now_ms >= node.raft.borrow().last_contact_ms + election_timeout_ms {
+                    next_write_ms = now_ms.saturating_add(node.timing.write_interval_ms.max(1));
+                } else if now_ms
+                    >= node
+                        .raft
+                        .borrow()
+                        .last_contact_ms
+                        .saturating_add(election_timeout_ms)
+                {
                     let request = node.raft.borrow_mut().become_candidate(now_ms);
                     node.publish();
                     if node.persist().await.is_err() {

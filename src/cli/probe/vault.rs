@@ -3,6 +3,7 @@
 use super::super::output::Format;
 use super::super::{usage_error, EXIT_FAIL, EXIT_PASS};
 use clap::Args;
+use firedrill_probes::redact::escape_terminal;
 use firedrill_probes::vault::{cluster_healthy, probe_all};
 use firedrill_probes::{Endpoint, TcpConnect};
 use serde::Serialize;
@@ -68,10 +69,10 @@ pub fn execute(args: VaultArgs) -> u8 {
             for result in &report.endpoints {
                 println!(
                     "{:<32} {:<18} {:>5} ms  {}",
-                    result.endpoint,
+                    escape_terminal(&result.endpoint),
                     result.state.as_str(),
                     result.latency_ms,
-                    result.detail
+                    escape_terminal(&result.detail)
                 );
             }
             println!(
