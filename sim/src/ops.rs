@@ -171,15 +171,35 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
         if (stuck_firing || planned_start_reached) && !runbook_started {
             if let Some(runbook) = runbook.clone() {
                 runbook_started = true;
-                let world = world.clone();
-                tokio::task::spawn_local(async move {
-                    let mut actuator = SimActuator::new(world, timeout);
+                let runbook_world = world.clone();
+                let runbook_task = tokio::task::spawn_local(async move {
+                    let mut actuator = SimActuator::new(runbook_world, timeout);
                     drive(
                         &mut Engine::new(runbook),
                         &mut actuator,
                         RUNBOOK_MAX_COMMANDS,
                     )
                     .await;
+                });
+                // A panic inside the runbook's task would otherwise end only that task, silently, and the run
+                // would go on to be judged as if the runbook had simply stopped. It is a failure with its seed.
+                let watcher_world = world.clone();
+                tokio::task::spawn_local(async move {
+                    if let Err(error) = runbook_task.await {
+                        if error.is_panic() {
+                            let panic = error.into_panic();
+                            let reason = panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| {
+                                    panic.downcast_ref::<&str>().map(|text| text.to_string())
+                                })
+                                .unwrap_or_else(|| "a panic with no message".to_string());
+                            watcher_world.borrow_mut().record(EventKind::RunAborted {
+                                reason: format!("the runbook panicked: {reason}"),
+                            });
+                        }
+                    }
                 });
             }
         }

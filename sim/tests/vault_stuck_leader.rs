@@ -138,11 +138,16 @@ fn a_runbook_that_panics_fails_the_run_with_its_seed_never_passes() {
         .unwrap();
     step.when = vec![toml::Spanned::new(0..0, "!!one_voter_stuck".to_string())];
     let outcome = firedrill_sim::run(&scenario, 7);
-    let aborted = outcome
+    let reasons: Vec<&String> = outcome
         .trace
         .iter()
-        .any(|event| matches!(&event.kind, EventKind::RunAborted { reason } if reason.contains("unknown fact")));
-    assert!(aborted, "the panic is recorded in the trace");
+        .filter_map(|event| match &event.kind {
+            EventKind::RunAborted { reason } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "the panic is recorded in the trace once");
+    assert!(reasons[0].contains("unknown fact"), "{reasons:?}");
     let verdict = Verdict::judge(&scenario, 7, &outcome.trace, outcome.wall_ms);
     assert!(!verdict.passed());
     assert_eq!(verdict.seed, 7);
