@@ -105,15 +105,9 @@ mod tests {
     use super::*;
     use crate::trace::{Activity, NodeCondition, PodPhaseName, VmOperation};
 
-    fn leader_stuck() -> TraceBuilder {
-        let mut t = TraceBuilder::healthy_cluster();
-        t.pod(10, "vault-2", "u2", "n2", PodPhaseName::Running);
-        t
-    }
-
     #[test]
     fn a_node_left_in_ipxe_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.action(20, Activity::VmStopStart, "n1")
             .vm(20, "n1", VmOperation::ColdBoot, "scsi0")
             .node(20, "n1", NodeCondition::Rebooting)
@@ -125,14 +119,14 @@ mod tests {
 
     #[test]
     fn deleting_a_healthy_standby_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-0", "u0", "n0", false);
         assert_eq!(check(&t.build()).status, RuleStatus::Fail);
     }
 
     #[test]
     fn a_voter_left_down_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-2", "u2", "n2", false).pod(
             25,
             "vault-1",
@@ -145,7 +139,7 @@ mod tests {
 
     #[test]
     fn replacing_the_stuck_voter_passes() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-2", "u2", "n2", false)
             .pod(40, "vault-2", "u2", "n2", PodPhaseName::Deleted)
             .pod(41, "vault-2", "u9", "n2", PodPhaseName::Ready);
@@ -154,7 +148,7 @@ mod tests {
 
     #[test]
     fn no_action_is_not_exercised() {
-        let t = leader_stuck();
+        let t = TraceBuilder::leader_stuck();
         assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
     }
 }

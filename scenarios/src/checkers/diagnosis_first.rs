@@ -146,24 +146,18 @@ mod tests {
     use super::super::fixture::TraceBuilder;
     use super::super::RuleStatus;
     use super::*;
-    use crate::trace::{PodPhaseName, VmOperation};
-
-    fn leader_stuck() -> TraceBuilder {
-        let mut t = TraceBuilder::healthy_cluster();
-        t.pod(10, "vault-2", "u2", "n2", PodPhaseName::Running);
-        t
-    }
+    use crate::trace::VmOperation;
 
     #[test]
     fn acting_before_any_confirmation_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-2", "u2", "n2", false);
         assert_eq!(check(&t.build()).status, RuleStatus::Fail);
     }
 
     #[test]
     fn a_bare_confirm_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.confirm(15, Diagnosis::StuckLeader, "vault-2", &[])
             .delete(20, "vault-2", "u2", "n2", false);
         let result = check(&t.build());
@@ -177,7 +171,7 @@ mod tests {
 
     #[test]
     fn deleting_a_healthy_standby_on_a_stuck_diagnosis_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.confirm(15, Diagnosis::StuckLeader, "vault-2", &["one_voter_stuck"])
             .delete(20, "vault-0", "u0", "n0", false);
         let result = check(&t.build());
@@ -191,7 +185,7 @@ mod tests {
 
     #[test]
     fn resetting_a_healthy_node_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.confirm(15, Diagnosis::StuckLeader, "vault-2", &["one_voter_stuck"])
             .action(20, Activity::VmReset, "n0")
             .vm(20, "n0", VmOperation::Reset, "scsi1");
@@ -200,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_planned_change_on_a_degraded_cluster_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.confirm(15, Diagnosis::PlannedChange, "vault-0", &["health_200"])
             .delete(20, "vault-0", "u0", "n0", false);
         assert_eq!(check(&t.build()).status, RuleStatus::Fail);
@@ -208,7 +202,7 @@ mod tests {
 
     #[test]
     fn evidence_then_the_stuck_pod_passes() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.confirm(
             15,
             Diagnosis::StuckLeader,
@@ -229,7 +223,7 @@ mod tests {
 
     #[test]
     fn no_destructive_step_is_not_exercised() {
-        let t = leader_stuck();
+        let t = TraceBuilder::leader_stuck();
         assert_eq!(check(&t.build()).status, RuleStatus::NotExercised);
     }
 }

@@ -43,6 +43,13 @@ impl TraceBuilder {
         builder
     }
 
+    /// The healthy cluster with vault-2's voter stuck: its pod no longer Ready.
+    pub fn leader_stuck() -> Self {
+        let mut builder = Self::healthy_cluster();
+        builder.pod(10, "vault-2", "u2", "n2", PodPhaseName::Running);
+        builder
+    }
+
     pub fn pod(
         &mut self,
         t: u64,

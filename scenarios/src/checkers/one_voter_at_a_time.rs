@@ -73,15 +73,9 @@ mod tests {
     use super::*;
     use crate::trace::{PodPhaseName, VmOperation};
 
-    fn leader_stuck() -> TraceBuilder {
-        let mut t = TraceBuilder::healthy_cluster();
-        t.pod(10, "vault-2", "u2", "n2", PodPhaseName::Running);
-        t
-    }
-
     #[test]
     fn deleting_a_healthy_standby_while_the_leader_is_stuck_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-0", "u0", "n0", false);
         let result = check(&t.build());
         assert_eq!(result.status, RuleStatus::Fail);
@@ -94,14 +88,14 @@ mod tests {
 
     #[test]
     fn resetting_a_healthy_voters_node_while_another_is_down_fails() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.vm(20, "n1", VmOperation::Reset, "scsi1");
         assert_eq!(check(&t.build()).status, RuleStatus::Fail);
     }
 
     #[test]
     fn deleting_the_stuck_voter_passes() {
-        let mut t = leader_stuck();
+        let mut t = TraceBuilder::leader_stuck();
         t.delete(20, "vault-2", "u2", "n2", false);
         assert_eq!(check(&t.build()).status, RuleStatus::Pass);
     }
