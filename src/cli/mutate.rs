@@ -115,7 +115,7 @@ struct MutateReport {
     killed: usize,
     equivalent: usize,
     new_survivors: usize,
-    /// Killed over non-equivalent mutants.
+    /// Killed over reachable mutants: a listed survivor counts against the score, whatever its reason.
     score: f64,
     steps: Vec<StepReport>,
     results: Vec<MutantReport>,
@@ -231,7 +231,7 @@ pub fn execute(args: MutateArgs) -> u8 {
     let unreached = results.iter().filter(|r| r.status == "unreached").count();
     let equivalent = results.iter().filter(|r| r.equivalent.is_some()).count();
     let new_survivors = results.len() - killed - equivalent - unreached;
-    let judged = results.len() - unreached - equivalent;
+    let judged = results.len() - unreached;
     let report = MutateReport {
         scenario: scenario.name.clone(),
         runbook: runbook.name.clone(),
@@ -456,9 +456,9 @@ fn print_text(report: &MutateReport) {
     println!("never reached: {}", of_role("unreached"));
     println!();
     println!(
-        "mutation score: {} of {} mutants killed ({:.1}%); {} listed equivalent; {} unreached; {} new survivors",
+        "mutation score: {} of {} reachable mutants killed ({:.1}%); {} survivors listed in equivalent-mutants.toml; {} unreached; {} new survivors",
         report.killed,
-        report.mutants - report.equivalent - report.unreached,
+        report.mutants - report.unreached,
         report.score * 100.0,
         report.equivalent,
         report.unreached,
