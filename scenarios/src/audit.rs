@@ -27,9 +27,13 @@ pub fn lazy_unmount(trace: &Trace) -> Option<LazyUnmountOutcome> {
     for event in trace.iter() {
         match &event.kind {
             EventKind::ProcessState {
-                node, pid, state, ..
+                node,
+                pid,
+                tid,
+                state,
+                ..
             } => {
-                let key = (node.clone(), *pid);
+                let key = (node.clone(), tid.unwrap_or(*pid));
                 if *state == TaskState::DiskSleep {
                     blocked.insert(key);
                 } else {

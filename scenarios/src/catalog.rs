@@ -88,6 +88,10 @@ pub const RUNBOOKS: &[(&str, &str)] = &[
         "unsafe/delete-before-finalizer",
         include_str!("../runbooks/unsafe/delete-before-finalizer.toml"),
     ),
+    (
+        "unsafe/seed-000-ps-eo",
+        include_str!("../runbooks/unsafe/seed-000-ps-eo.toml"),
+    ),
 ];
 
 /// Loads a runbook: a catalog name, or a path to a runbook file.

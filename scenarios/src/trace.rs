@@ -15,8 +15,9 @@ pub struct Event {
 }
 
 /// The version of the trace's schema, written in `run_started`. Version 2 made states, actions and outcomes
-/// typed and added the world's ground-truth events (deletions, power operations, claims, diagnoses).
-pub const TRACE_SCHEMA_VERSION: u32 = 2;
+/// typed and added the world's ground-truth events (deletions, power operations, claims, diagnoses). Version 3
+/// records tasks per thread (`process_state.tid`), as `ps -eLo` lists them.
+pub const TRACE_SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -72,10 +73,15 @@ pub enum EventKind {
         grace_period_ms: u64,
         force: bool,
     },
+    /// One task (thread) of a process. `pid` is the process (thread group), `tid` the thread; the thread-group
+    /// leader has `tid == pid`, and its state is what `ps -eo state` prints for the whole process. Traces
+    /// before schema 3 have no `tid`: each event then stands for the process's leader.
     ProcessState {
         node: String,
         pod_uid: String,
         pid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tid: Option<u32>,
         comm: String,
         state: TaskState,
     },
@@ -267,6 +273,9 @@ pub enum MountStatus {
 pub enum NodeCondition {
     Rebooting,
     Ready,
+    /// The node lifecycle controller marked the node NotReady: its kubelet posted nothing for the node-monitor
+    /// grace period (the guest is rebooting, stopped, or failed to boot).
+    NotReady,
     /// A cold boot tried the wrong disk (iPXE) and stopped there.
     BootFailedIpxe,
     #[serde(rename = "nfs_v4.2_client_corrupted")]
@@ -312,6 +321,7 @@ pub enum Activity {
     Processes,
     Mounts,
     DStateProcesses,
+    DStateThreads,
     ExternalHealth,
     TestMount,
     VmStatus,
@@ -321,6 +331,7 @@ pub enum Activity {
     DeletePod,
     ForceDeletePod,
     LazyUnmount,
+    ForceUnmount,
     VmReset,
     VmStopStart,
     FixBootOrder,
@@ -339,6 +350,7 @@ impl Activity {
             Activity::Processes => "processes",
             Activity::Mounts => "mounts",
             Activity::DStateProcesses => "d_state_processes",
+            Activity::DStateThreads => "d_state_threads",
             Activity::ExternalHealth => "external_health",
             Activity::TestMount => "test_mount",
             Activity::VmStatus => "vm_status",
@@ -348,6 +360,7 @@ impl Activity {
             Activity::DeletePod => "delete_pod",
             Activity::ForceDeletePod => "force_delete_pod",
             Activity::LazyUnmount => "lazy_unmount",
+            Activity::ForceUnmount => "force_unmount",
             Activity::VmReset => "vm_reset",
             Activity::VmStopStart => "vm_stop_start",
             Activity::FixBootOrder => "fix_boot_order",
@@ -512,6 +525,7 @@ mod tests {
             node: "n".into(),
             pod_uid: "u".into(),
             pid: 1,
+            tid: None,
             comm: "vault".into(),
             state: TaskState::DiskSleep,
         };

@@ -55,6 +55,7 @@ impl Actuator for SimActuator {
                 let hung = crate::hypervisor::test_mount_hangs(&self.world.borrow(), node, nfsvers);
                 // A hung mount costs the whole timeout; a working one answers at once.
                 if hung {
+                    crate::hypervisor::leave_test_mount_helper(&mut self.world.borrow_mut(), node);
                     tokio::time::sleep(Duration::from_millis(*timeout_ms)).await;
                 }
                 Observation::MountTest { hung }
@@ -86,11 +87,12 @@ impl Actuator for SimActuator {
                         ready: pod.phase == PodPhase::Ready,
                         storage: kube::storage_name(pod.storage).to_string(),
                     })),
+                    // `ps auxf` lists processes: each shows its leader thread's state.
                     Query::Processes { node, pod_uid } => Observation::Processes(
                         w.processes
                             .iter()
-                            .filter(|p| &p.node == node && &p.pod_uid == pod_uid)
-                            .map(process_info)
+                            .filter(|p| &p.node == node && &p.pod_uid == pod_uid && p.is_leader())
+                            .map(|p| process_info(p, false))
                             .collect(),
                     ),
                     Query::Mounts { node, pod_uid } => Observation::Mounts(
@@ -107,18 +109,32 @@ impl Actuator for SimActuator {
                             })
                             .collect(),
                     ),
+                    // `ps -eo state,pid,comm`: one line per process, its leader thread's state, so a killed
+                    // process whose I/O thread is blocked shows `Z`, not `D`.
                     Query::DStateProcesses { node } => Observation::Processes(
                         w.processes
                             .iter()
+                            .filter(|p| {
+                                &p.node == node
+                                    && p.is_leader()
+                                    && p.state == kube::ProcessState::DiskSleep
+                            })
+                            .map(|p| process_info(p, false))
+                            .collect(),
+                    ),
+                    // `ps -eLo state,pid,tid,comm`: one line per thread.
+                    Query::DStateThreads { node } => Observation::Processes(
+                        w.processes
+                            .iter()
                             .filter(|p| &p.node == node && p.state == kube::ProcessState::DiskSleep)
-                            .map(process_info)
+                            .map(|p| process_info(p, true))
                             .collect(),
                     ),
                     Query::VmStatus { node } => match w.vms.get(node) {
                         Some(vm) => Observation::Vm {
                             qemu_pid: vm.qemu_pid,
                             boot_id: vm.boot_id,
-                            running: true,
+                            running: vm.qemu_running(),
                         },
                         None => Observation::ActionFailed(format!("no VM for node {node}")),
                     },
@@ -133,7 +149,7 @@ impl Actuator for SimActuator {
                         let now_ms = w.now_ms();
                         let vm = w.vms.get(node);
                         Observation::Node {
-                            ready: vm.is_some_and(|vm| vm.node_ready()),
+                            ready: vm.is_some_and(|vm| vm.api_ready()),
                             csi_registered: vm.is_some_and(|vm| vm.csi_registered(now_ms)),
                         }
                     }
@@ -152,6 +168,9 @@ impl Actuator for SimActuator {
             Action::ForceDeletePod { pod } => kube::force_delete_pod(&mut w, pod),
             Action::LazyUnmount { node, mountpoint } => {
                 kube::lazy_unmount(&mut w, node, mountpoint)
+            }
+            Action::ForceUnmount { node, mountpoint } => {
+                kube::force_unmount(&mut w, node, mountpoint)
             }
             Action::VmReset { node } => crate::hypervisor::reset(&mut w, node),
             Action::VmStopStart { node } => crate::hypervisor::stop_start(&mut w, node),
@@ -177,9 +196,10 @@ impl Actuator for SimActuator {
     }
 }
 
-fn process_info(process: &kube::Process) -> ProcessInfo {
+fn process_info(process: &kube::Process, per_thread: bool) -> ProcessInfo {
     ProcessInfo {
         pid: process.pid,
+        tid: per_thread.then_some(process.tid),
         comm: process.comm.clone(),
         state: process.state.letter(),
         pod_uid: process.pod_uid.clone(),

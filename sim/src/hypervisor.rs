@@ -12,6 +12,8 @@ use firedrill_scenarios::EventKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmState {
     Running,
+    /// No QEMU process (`qm status`: stopped).
+    Stopped,
     /// The guest is booting; the node turns Ready at `ready_at_ms`, the CSI driver registers later.
     Booting {
         ready_at_ms: u64,
@@ -30,11 +32,28 @@ pub struct Vm {
     pub os_disk: String,
     pub state: VmState,
     pub csi_registered_at_ms: Option<u64>,
+    /// When the guest stopped running a kubelet that posts status (a reboot, a stop, a failed boot).
+    pub kubelet_silent_since_ms: Option<u64>,
+    /// The node lifecycle controller has marked the node NotReady.
+    pub marked_not_ready: bool,
 }
 
 impl Vm {
+    /// The guest is up and its kubelet runs containers.
     pub fn node_ready(&self) -> bool {
         self.state == VmState::Running
+    }
+
+    /// `qm status`: running while a QEMU process exists, whatever the guest inside it is doing (booting, or
+    /// stuck in iPXE after a boot from the wrong disk).
+    pub fn qemu_running(&self) -> bool {
+        self.state != VmState::Stopped
+    }
+
+    /// The node's Ready condition as the API server shows it (`kubectl get node`): the kubelet's last post
+    /// stands until the node-monitor grace period has passed without one.
+    pub fn api_ready(&self) -> bool {
+        self.node_ready() || !self.marked_not_ready
     }
 
     pub fn csi_registered(&self, now_ms: u64) -> bool {
@@ -70,6 +89,8 @@ pub fn start(world: &mut World) {
                 os_disk: "scsi1".to_string(),
                 state: VmState::Running,
                 csi_registered_at_ms: Some(0),
+                kubelet_silent_since_ms: None,
+                marked_not_ready: false,
             },
         );
     }
@@ -146,6 +167,7 @@ fn reboot_guest(world: &mut World, node: &str) {
             ready_at_ms: now_ms.saturating_add(boot_ms),
         };
         vm.csi_registered_at_ms = None;
+        vm.kubelet_silent_since_ms.get_or_insert(now_ms);
     }
     world.record(EventKind::NodeState {
         node: node.to_string(),
@@ -163,6 +185,7 @@ fn reboot_guest(world: &mut World, node: &str) {
             node: process.node,
             pod_uid: process.pod_uid,
             pid: process.pid,
+            tid: Some(process.tid),
             comm: process.comm,
             state: if process.state == ProcessState::DiskSleep {
                 TaskState::GoneAtReboot
@@ -187,7 +210,9 @@ fn reboot_guest(world: &mut World, node: &str) {
         });
     }
     if let Some(state) = world.nodes.get_mut(node) {
+        // A fresh kernel has a fresh NFS client and opens a new session.
         state.nfs_v42_corrupted = false;
+        state.nfs_session_hung = false;
     }
     let pods: Vec<String> = world
         .pods
@@ -221,7 +246,8 @@ fn reboot_guest(world: &mut World, node: &str) {
     }
 }
 
-/// Advances booting VMs: Ready after the boot, CSI registered after that.
+/// Advances booting VMs: Ready after the boot, CSI registered after that. A node whose kubelet stopped posting
+/// is marked NotReady once the node-monitor grace period has passed.
 pub fn tick(world: &mut World) {
     let now_ms = world.now_ms();
     let csi_ms = world.scenario.topology.csi_register_ms;
@@ -231,8 +257,17 @@ pub fn tick(world: &mut World) {
             if now_ms >= ready_at_ms {
                 vm.state = VmState::Running;
                 vm.csi_registered_at_ms = Some(now_ms.saturating_add(csi_ms));
+                vm.kubelet_silent_since_ms = None;
+                vm.marked_not_ready = false;
                 events.push((vm.node.clone(), NodeCondition::Ready));
             }
+        }
+        let grace_over = vm.kubelet_silent_since_ms.is_some_and(|since| {
+            now_ms >= since.saturating_add(crate::kube::NODE_MONITOR_GRACE_MS)
+        });
+        if grace_over && !vm.marked_not_ready {
+            vm.marked_not_ready = true;
+            events.push((vm.node.clone(), NodeCondition::NotReady));
         }
     }
     for (node, state) in events {
@@ -240,9 +275,22 @@ pub fn tick(world: &mut World) {
     }
 }
 
-/// `timeout T mount -t nfs -o nfsvers=V`: hangs on a node whose NFSv4.2 client is corrupted, unless v4.1.
+/// A test mount through a hung or corrupted client leaves its `mount.nfs` blocked in D state on the node after
+/// `timeout` gives up: the signal waits for a wake-up that never comes. It holds the client like any mount.
+pub fn leave_test_mount_helper(world: &mut World, node: &str) {
+    let up = world.vms.get(node).is_some_and(|vm| vm.node_ready());
+    if !up {
+        return;
+    }
+    let pid = world.allocate_pid();
+    let process = crate::kube::Process::leader(node, pid, "mount.nfs", ProcessState::DiskSleep, "");
+    crate::kube::record_process(world, &process, TaskState::DiskSleep);
+    world.processes.push(process);
+}
+
+/// `timeout T mount -t nfs -o nfsvers=V`: hangs on a node whose NFSv4.2 client is corrupted (unless v4.1), or
+/// whose session for that version is hung, or that is down (ssh never answers).
 pub fn test_mount_hangs(world: &World, node: &str, nfsvers: &str) -> bool {
-    let corrupted = world.nodes.get(node).is_some_and(|n| n.nfs_v42_corrupted);
     let down = world.vms.get(node).is_none_or(|vm| !vm.node_ready());
-    down || (corrupted && nfsvers == "4.2")
+    down || crate::kube::nfs_mount_hangs(world, node, nfsvers)
 }

@@ -57,7 +57,7 @@ pub async fn fsync(world: &SharedWorld, pod: &str, uid: &str) -> Result<(), Fsyn
         let w = world.borrow();
         w.processes
             .iter()
-            .any(|p| p.pod_uid == uid && p.comm == "vault" && p.killed)
+            .any(|p| p.pod_uid == uid && p.is_vault_io_thread() && p.killed)
     };
     if killed {
         // The pending SIGKILL takes effect the moment the task leaves the kernel.
@@ -84,10 +84,11 @@ fn set_blocked(world: &mut crate::world::World, pod: &str, uid: &str, blocked: b
 
 fn set_process_state(world: &SharedWorld, uid: &str, state: ProcessState) {
     let mut w = world.borrow_mut();
+    // Only the thread doing the write blocks; the process's other threads run on.
     let Some(process) = w
         .processes
         .iter_mut()
-        .find(|p| p.pod_uid == uid && p.comm == "vault")
+        .find(|p| p.pod_uid == uid && p.is_vault_io_thread())
     else {
         return;
     };
@@ -96,6 +97,7 @@ fn set_process_state(world: &SharedWorld, uid: &str, state: ProcessState) {
         node: process.node.clone(),
         pod_uid: process.pod_uid.clone(),
         pid: process.pid,
+        tid: Some(process.tid),
         comm: process.comm.clone(),
         state: state.name(),
     };

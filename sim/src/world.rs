@@ -26,6 +26,9 @@ pub struct World {
     pending_events: Vec<firedrill_scenarios::Event>,
     pub nodes: BTreeMap<String, Node>,
     pub pods: BTreeMap<String, Pod>,
+    /// Pod incarnations the API server no longer has (force-deleted) whose node's kubelet is still killing and
+    /// tearing them down (`HandlePodRemoves`).
+    pub removed_pods: Vec<Pod>,
     pub processes: Vec<Process>,
     pub mounts: Vec<Mount>,
     pub volumes: BTreeMap<String, crate::vault::PersistentState>,
@@ -60,6 +63,7 @@ impl World {
             pending_events: Vec::new(),
             nodes: BTreeMap::new(),
             pods: BTreeMap::new(),
+            removed_pods: Vec::new(),
             processes: Vec::new(),
             mounts: Vec::new(),
             volumes: BTreeMap::new(),

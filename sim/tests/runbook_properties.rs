@@ -161,6 +161,13 @@ fn skipping_the_lazy_unmount_is_caught() {
     assert_caught("unsafe/skip-lazy-unmount", "no_force_delete_before_unmount");
 }
 
+/// Seed 000 as written checks D state with `ps -eo`, which shows a killed vault as `Z` while its I/O thread is
+/// still blocked: it force-deletes while that thread holds the NFS session.
+#[test]
+fn the_seed_s_per_process_d_state_check_is_caught() {
+    assert_caught("unsafe/seed-000-ps-eo", "no_force_delete_before_unmount");
+}
+
 #[test]
 fn declaring_recovery_on_the_first_200_is_caught() {
     assert_caught("unsafe/recovered-on-first-200", "no_premature_recovery");

@@ -84,6 +84,7 @@ impl TraceBuilder {
                 node: node.into(),
                 pod_uid: uid.into(),
                 pid,
+                tid: None,
                 comm: comm.into(),
                 state,
             },

@@ -54,7 +54,7 @@ impl NodeView {
 pub struct Replay {
     /// Current incarnation per pod name; a deleted pod is absent.
     pub pods: BTreeMap<String, PodView>,
-    /// Every task seen, by (node, pid); tasks that left stay with their final state.
+    /// Every task (thread) seen, by (node, tid); tasks that left stay with their final state.
     pub tasks: BTreeMap<(String, u32), TaskView>,
     /// Every mount seen, by (node, pod uid, mountpoint).
     pub mounts: BTreeMap<(String, String, String), MountView>,
@@ -93,11 +93,12 @@ impl Replay {
                 node,
                 pod_uid,
                 pid,
+                tid,
                 comm,
                 state,
             } => {
                 self.tasks.insert(
-                    (node.clone(), *pid),
+                    (node.clone(), tid.unwrap_or(*pid)),
                     TaskView {
                         node: node.clone(),
                         pod_uid: pod_uid.clone(),
@@ -134,7 +135,7 @@ impl Replay {
                     NodeCondition::Ready => view.rebooting = false,
                     NodeCondition::BootFailedIpxe => view.boot_failed = true,
                     NodeCondition::NfsV42ClientCorrupted => view.nfs_client_corrupted = true,
-                    NodeCondition::QmResetNoOp => {}
+                    NodeCondition::QmResetNoOp | NodeCondition::NotReady => {}
                 }
             }
             EventKind::ClaimState {

@@ -36,6 +36,8 @@ pub enum Query {
     Mounts { node: String, pod_uid: String },
     /// `ps -eo state,pid,comm | grep '^D'` on a node.
     DStateProcesses { node: String },
+    /// `ps -eLo state,pid,tid,comm | grep '^D'` on a node: per thread, so it sees a zombie's blocked thread.
+    DStateThreads { node: String },
     /// `curl https://vault…/v1/sys/health` through the `vault-active` service.
     ExternalHealth,
     /// `timeout T mount -t nfs -o nfsvers=V … /tmp/nfstest` on a node.
@@ -63,6 +65,9 @@ pub enum Action {
     ForceDeletePod { pod: String },
     /// `umount -l` on the node.
     LazyUnmount { node: String, mountpoint: String },
+    /// `umount -f MOUNTPOINT` on a node: `MNT_FORCE` fails the mount's pending NFS requests with EIO
+    /// (`rpc_killall_tasks`), which wakes tasks blocked on it, then unmounts if nothing holds it any more.
+    ForceUnmount { node: String, mountpoint: String },
     /// `qm reset <vmid>`.
     VmReset { node: String },
     /// `qm stop <vmid> && qm start <vmid>`: a cold boot.
@@ -126,6 +131,9 @@ pub struct PodInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessInfo {
     pub pid: u32,
+    /// The thread, for a per-thread listing (`ps -eLo`); `None` in a per-process listing (`ps -eo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
     pub comm: String,
     pub state: char,
     pub pod_uid: String,
@@ -155,6 +163,7 @@ impl Action {
             Action::DeletePod { .. } => Activity::DeletePod,
             Action::ForceDeletePod { .. } => Activity::ForceDeletePod,
             Action::LazyUnmount { .. } => Activity::LazyUnmount,
+            Action::ForceUnmount { .. } => Activity::ForceUnmount,
             Action::VmReset { .. } => Activity::VmReset,
             Action::VmStopStart { .. } => Activity::VmStopStart,
             Action::FixBootOrder { .. } => Activity::FixBootOrder,
@@ -167,7 +176,8 @@ impl Action {
     pub fn target(&self) -> String {
         match self {
             Action::DeletePod { pod } | Action::ForceDeletePod { pod } => pod.clone(),
-            Action::LazyUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
+            Action::LazyUnmount { node, mountpoint }
+            | Action::ForceUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
             Action::VmReset { node }
             | Action::VmStopStart { node }
             | Action::FixBootOrder { node } => node.clone(),
@@ -189,6 +199,7 @@ impl Query {
             Query::Processes { .. } => Activity::Processes,
             Query::Mounts { .. } => Activity::Mounts,
             Query::DStateProcesses { .. } => Activity::DStateProcesses,
+            Query::DStateThreads { .. } => Activity::DStateThreads,
             Query::ExternalHealth => Activity::ExternalHealth,
             Query::TestMount { .. } => Activity::TestMount,
             Query::VmStatus { .. } => Activity::VmStatus,
@@ -207,6 +218,7 @@ impl Query {
                 format!("{node}:{pod_uid}")
             }
             Query::DStateProcesses { node }
+            | Query::DStateThreads { node }
             | Query::VmStatus { node }
             | Query::BootOrder { node }
             | Query::NodeStatus { node } => node.clone(),

@@ -137,7 +137,7 @@ impl Engine {
             }
             return;
         }
-        if step.verb.get_ref() == &Verb::LazyUnmount
+        if matches!(step.verb.get_ref(), Verb::LazyUnmount | Verb::ForceUnmount)
             && self.unmount_queue.as_ref().is_some_and(|q| !q.is_empty())
         {
             return;
@@ -199,6 +199,9 @@ impl Engine {
             Verb::DStateProcesses => Command::Observe(Query::DStateProcesses {
                 node: node.ok_or_else(|| missing("node"))?,
             }),
+            Verb::DStateThreads => Command::Observe(Query::DStateThreads {
+                node: node.ok_or_else(|| missing("node"))?,
+            }),
             Verb::ExternalHealth => Command::Observe(Query::ExternalHealth),
             Verb::TestMount => Command::Observe(Query::TestMount {
                 node: node.ok_or_else(|| missing("node"))?,
@@ -232,7 +235,7 @@ impl Engine {
             Verb::ForceDeletePod => Command::Act(Action::ForceDeletePod {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),
-            Verb::LazyUnmount => {
+            Verb::LazyUnmount | Verb::ForceUnmount => {
                 let node = node.ok_or_else(|| missing("node"))?;
                 let queue = self.unmount_queue.get_or_insert_with(|| {
                     self.facts
@@ -242,7 +245,10 @@ impl Engine {
                         .collect()
                 });
                 match queue.pop() {
-                    Some(mountpoint) => Command::Act(Action::LazyUnmount { node, mountpoint }),
+                    Some(mountpoint) if verb == Verb::LazyUnmount => {
+                        Command::Act(Action::LazyUnmount { node, mountpoint })
+                    }
+                    Some(mountpoint) => Command::Act(Action::ForceUnmount { node, mountpoint }),
                     None => {
                         self.unmount_queue = None;
                         return Ok(None);

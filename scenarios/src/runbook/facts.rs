@@ -46,7 +46,7 @@ fn facts_observed_by(query: &Query) -> &'static [&'static str] {
         ],
         Query::Processes { .. } => &[],
         Query::Mounts { .. } => &["mounts_present"],
-        Query::DStateProcesses { .. } => &["no_d_state"],
+        Query::DStateProcesses { .. } | Query::DStateThreads { .. } => &["no_d_state"],
         Query::ExternalHealth => &["health_200", "health_sustained"],
         Query::TestMount { .. } => &["test_mount_hung"],
         Query::VmStatus { .. } => &["vm_pid_changed", "vm_rebooted"],
@@ -115,7 +115,10 @@ impl Facts {
                     event.contains("fsGroup") && event.contains("context deadline exceeded")
                 });
             }
-            (Query::DStateProcesses { .. }, Observation::Processes(processes)) => {
+            (
+                Query::DStateProcesses { .. } | Query::DStateThreads { .. },
+                Observation::Processes(processes),
+            ) => {
                 self.d_state = processes.clone();
             }
             (Query::ExternalHealth, Observation::HttpStatus(status)) => {

@@ -99,6 +99,8 @@ pub enum Verb {
     FindStuckProcesses,
     ListMounts,
     DStateProcesses,
+    /// The per-thread variant (`ps -eLo`): a killed process whose thread is blocked shows `Z` to `ps -eo`.
+    DStateThreads,
     ExternalHealth,
     TestMount,
     VmStatus,
@@ -110,6 +112,8 @@ pub enum Verb {
     DeletePod,
     ForceDeletePod,
     LazyUnmount,
+    /// `umount -f` on each of the pod's mounts: fails their pending NFS I/O with EIO.
+    ForceUnmount,
     VmReset,
     VmStopStart,
     FixBootOrder,

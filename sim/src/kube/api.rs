@@ -43,14 +43,26 @@ pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `kubectl delete pod --force --grace-period=0`: the API object goes at once, without waiting for the kubelet.
-/// The node keeps the old containers and mounts. Under the incident's hypothesis, doing this while the pod's NFS
-/// session is hung corrupts the node's NFSv4.2 client.
+/// `kubectl delete pod --force --grace-period=0`: the API object goes at once, without waiting for the kubelet,
+/// so the StatefulSet may create the replacement at once. The node's kubelet still kills the old containers
+/// (`HandlePodRemoves`): a deletion grace of 0 falls back to the spec's grace (`calculateEffectiveGracePeriod`),
+/// and tasks in D state stay. Under the incident's hypothesis, doing this while the pod's NFS session is hung
+/// corrupts the node's NFSv4.2 client.
 pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
-    let pod = world
+    let now_ms = world.now_ms();
+    let spec_grace_ms = world.scenario.topology.termination_grace_period_ms;
+    let mut pod = world
         .pods
         .remove(pod_name)
         .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    // A graceful deletion already under way keeps its clock; otherwise the kubelet starts one now.
+    pod.termination.get_or_insert(Termination {
+        requested_ms: now_ms,
+        grace_period_ms: spec_grace_ms.max(1_000),
+        term_sent: false,
+        kill_sent: false,
+    });
+    world.removed_pods.push(pod.clone());
     world.record(EventKind::PodDeletionRequested {
         pod: pod.name.clone(),
         uid: pod.uid.clone(),
@@ -64,8 +76,8 @@ pub fn force_delete_pod(world: &mut World, pod_name: &str) -> Result<(), String>
         node: pod.node.clone(),
         phase: PodPhaseName::Deleted,
     });
-    // The session is held while a mount is still in the table and hung, or while a task of the pod still sits
-    // in D state on it (a lazy unmount that did not release the task).
+    // The session is held while a mount of the pod is hung and its blocked I/O was not failed, whether the mount
+    // is still in the table or lazily detached with a task still blocked on it.
     let session_hung = world
         .mounts
         .iter()
@@ -107,6 +119,42 @@ pub fn lazy_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(
         pod_uid,
         mountpoint: mountpoint.to_string(),
         state: MountStatus::Detached,
+    });
+    Ok(())
+}
+
+/// `umount -f MOUNTPOINT` on a node. `MNT_FORCE` calls `nfs_umount_begin` → `rpc_killall_tasks`: the mount's
+/// pending NFS requests fail with EIO, which wakes the tasks blocked on them (a task with SIGKILL pending then
+/// dies). The unmount itself then fails with EBUSY while a task still holds the mount; the kubelet's teardown
+/// unmounts it once the task is gone. New I/O through the hung session would block again.
+pub fn force_unmount(world: &mut World, node: &str, mountpoint: &str) -> Result<(), String> {
+    let index = world
+        .mounts
+        .iter()
+        .position(|mount| {
+            mount.node == node
+                && mount.mountpoint == mountpoint
+                && mount.state == MountState::Mounted
+        })
+        .ok_or_else(|| format!("umount: {mountpoint}: not mounted"))?;
+    let mount = &mut world.mounts[index];
+    if mount.hung {
+        mount.io_failed = true;
+    }
+    let pod_uid = mount.pod_uid.clone();
+    let busy = world
+        .processes
+        .iter()
+        .any(|p| p.pod_uid == pod_uid && p.comm == "vault");
+    if busy {
+        return Err(format!("umount: {mountpoint}: target is busy"));
+    }
+    world.mounts.remove(index);
+    world.record(EventKind::MountState {
+        node: node.to_string(),
+        pod_uid,
+        mountpoint: mountpoint.to_string(),
+        state: MountStatus::Unmounted,
     });
     Ok(())
 }

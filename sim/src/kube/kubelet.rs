@@ -1,4 +1,8 @@
 //! The kubelets and the StatefulSet controller, stepped by the driver between simulation steps.
+//!
+//! The kubelet works per pod incarnation, not per API object: a pod removed from the API (force-deleted) is
+//! still killed on its node (`HandlePodRemoves`), with the spec's grace, while its replacement may already be
+//! starting. It starts nothing on a node whose VM is not running.
 
 use super::{Mount, MountState, Node, Pod, PodPhase, Process, ProcessState};
 use crate::vault::VaultView;
@@ -12,6 +16,9 @@ const CONTAINER_CREATE_MS: u64 = 2_000;
 const CONTAINER_RESTART_MS: u64 = 10_000;
 /// Where the NFS server exports the volumes, inside the simulation only.
 const NFS_EXPORT: &str = "nfs-server:/srv/nfs";
+/// The node lifecycle controller marks a node NotReady when its kubelet has not posted status for this long
+/// (`--node-monitor-grace-period`, 40 s by default up to Kubernetes 1.31).
+pub const NODE_MONITOR_GRACE_MS: u64 = 40_000;
 
 /// Creates the nodes and the StatefulSet's pods, each mounted and running at time zero.
 pub fn start_cluster(world: &mut World) {
@@ -21,6 +28,7 @@ pub fn start_cluster(world: &mut World) {
             Node {
                 name,
                 nfs_v42_corrupted: false,
+                nfs_session_hung: false,
             },
         );
     }
@@ -38,7 +46,13 @@ pub fn tick(world: &mut World) {
     let now_ms = world.now_ms();
     let names: Vec<String> = world.pods.keys().cloned().collect();
     for name in &names {
-        terminate_step(world, name, now_ms);
+        if let Some(pod) = world.pods.get(name).cloned() {
+            terminate_step(world, &pod, now_ms, true);
+        }
+    }
+    // Incarnations the API no longer has are still torn down by their node's kubelet.
+    for pod in world.removed_pods.clone() {
+        terminate_step(world, &pod, now_ms, false);
     }
     clean_orphans(world);
     let statefulset_first = world.scenario.topology.statefulset_wins_pvc_race;
@@ -59,7 +73,9 @@ pub fn tick(world: &mut World) {
         let Some(pod) = world.pods.get(name) else {
             continue;
         };
+        let node_up = world.vms.get(&pod.node).is_none_or(|vm| vm.node_ready());
         if pod.phase == PodPhase::ContainerCreating
+            && node_up
             && now_ms >= pod.created_ms + CONTAINER_CREATE_MS
         {
             try_start_container(world, name, false);
@@ -123,14 +139,27 @@ fn create_pod(world: &mut World, name: &str) {
     });
 }
 
-fn record_process(world: &mut World, process: &Process, state: TaskState) {
+/// Records a task's state in the trace: the world's ground truth, per thread.
+pub fn record_process(world: &mut World, process: &Process, state: TaskState) {
     world.record(EventKind::ProcessState {
         node: process.node.clone(),
         pod_uid: process.pod_uid.clone(),
         pid: process.pid,
+        tid: Some(process.tid),
         comm: process.comm.clone(),
         state,
     });
+}
+
+/// Whether a new NFS mount on `node` with minor version `nfsvers` would hang: through a hung session, or a
+/// corrupted v4.2 client.
+pub fn nfs_mount_hangs(world: &World, node: &str, nfsvers: &str) -> bool {
+    let Some(state) = world.nodes.get(node) else {
+        return false;
+    };
+    let session_hung = state.nfs_session_hung && nfsvers == world.scenario.topology.nfs_version;
+    let corrupted = state.nfs_v42_corrupted && nfsvers == "4.2";
+    session_hung || corrupted
 }
 
 /// Mounts the pod's volume, applies its fsGroup ownership, and starts its container. On a node whose NFSv4.2
@@ -140,29 +169,38 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
     let Some(pod) = world.pods.get(name).cloned() else {
         return;
     };
-    let corrupted = world
-        .nodes
-        .get(&pod.node)
-        .is_some_and(|node| node.nfs_v42_corrupted);
     let nfs = pod.storage == firedrill_scenarios::scenario::Storage::Nfs;
-    if nfs && corrupted && world.scenario.topology.nfs_version == "4.2" {
-        let already_waiting = world
-            .processes
-            .iter()
-            .any(|process| process.pod_uid == pod.uid && process.comm == "mount.nfs");
-        if !already_waiting {
-            let process = Process {
-                node: pod.node.clone(),
-                pid: world.allocate_pid(),
-                comm: "mount.nfs".to_string(),
-                state: ProcessState::DiskSleep,
-                pod_uid: pod.uid.clone(),
-                killed: false,
-            };
+    let nfsvers = world.scenario.topology.nfs_version.clone();
+    let vm = world.vms.get(&pod.node);
+    if vm.is_some_and(|vm| !vm.node_ready())
+        || (nfs && vm.is_some_and(|vm| !vm.csi_registered(world.now_ms())))
+    {
+        // No container runs on a node whose VM is down, and no CSI volume mounts before its driver registers.
+        return;
+    }
+    let waiting = world
+        .processes
+        .iter()
+        .position(|process| process.pod_uid == pod.uid && process.comm == "mount.nfs");
+    if nfs && nfs_mount_hangs(world, &pod.node, &nfsvers) {
+        if waiting.is_none() {
+            let pid = world.allocate_pid();
+            let process = Process::leader(
+                &pod.node,
+                pid,
+                "mount.nfs",
+                ProcessState::DiskSleep,
+                &pod.uid,
+            );
             record_process(world, &process, TaskState::DiskSleep);
             world.processes.push(process);
         }
         return;
+    }
+    if let Some(index) = waiting {
+        // The server answers again: the waiting mount completes.
+        let process = world.processes.remove(index);
+        record_process(world, &process, TaskState::Exited);
     }
     let has_mount = world
         .mounts
@@ -208,20 +246,33 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
     if !super::fs_group::settle(world, name, mount_index) {
         return;
     }
-    // vault-helm runs Vault under a `/bin/sh -ec` PID-1 wrapper.
-    for (comm, state) in [
-        ("sh", ProcessState::Sleeping),
-        ("vault", ProcessState::Running),
+    // vault-helm runs Vault under a `/bin/sh -ec` PID-1 wrapper. Vault is a Go program: its leader thread
+    // waits on a futex (S) while another OS thread carries the blocking writes.
+    let sh_pid = world.allocate_pid();
+    let vault_pid = world.allocate_pid();
+    let io_tid = world.allocate_pid();
+    let io_thread = Process {
+        tid: io_tid,
+        ..Process::leader(
+            &pod.node,
+            vault_pid,
+            "vault",
+            ProcessState::Running,
+            &pod.uid,
+        )
+    };
+    for process in [
+        Process::leader(&pod.node, sh_pid, "sh", ProcessState::Sleeping, &pod.uid),
+        Process::leader(
+            &pod.node,
+            vault_pid,
+            "vault",
+            ProcessState::Sleeping,
+            &pod.uid,
+        ),
+        io_thread,
     ] {
-        let process = Process {
-            node: pod.node.clone(),
-            pid: world.allocate_pid(),
-            comm: comm.to_string(),
-            state,
-            pod_uid: pod.uid.clone(),
-            killed: false,
-        };
-        record_process(world, &process, state.name());
+        record_process(world, &process, process.state.name());
         world.processes.push(process);
     }
     world
@@ -242,10 +293,12 @@ fn update_readiness(world: &mut World, name: &str) {
     if !matches!(pod.phase, PodPhase::Running | PodPhase::Ready) {
         return;
     }
-    let ready = world
-        .vaults
-        .get(name)
-        .is_some_and(|view| view.uid == pod.uid && view.is_answering());
+    let node_up = world.vms.get(&pod.node).is_none_or(|vm| vm.node_ready());
+    let ready = node_up
+        && world
+            .vaults
+            .get(name)
+            .is_some_and(|view| view.uid == pod.uid && view.is_answering());
     set_phase(
         world,
         name,
@@ -257,19 +310,19 @@ fn update_readiness(world: &mut World, name: &str) {
     );
 }
 
-/// Advances a graceful deletion: TERM, then KILL after the grace period, then teardown once nothing runs.
-fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
-    let Some(pod) = world.pods.get(name).cloned() else {
-        return;
-    };
+/// Advances the termination of one pod incarnation: TERM, then KILL after the grace period, then teardown once
+/// nothing runs. `in_api` tells a graceful deletion (the API object stays Terminating until teardown) from an
+/// incarnation the API already dropped (force-deleted), which the kubelet kills all the same.
+fn terminate_step(world: &mut World, pod: &Pod, now_ms: u64, in_api: bool) {
+    let name = pod.name.as_str();
     let Some(termination) = pod.termination.clone() else {
         return;
     };
     if !termination.term_sent {
-        set_termination(world, name, |t| t.term_sent = true);
-        // TERM is a signal: a process in D state does not act on it until it wakes.
+        set_termination(world, &pod.uid, |t| t.term_sent = true);
+        // TERM is a signal: a process whose thread is in D state does not act on it until it wakes.
         let stoppable = world.processes.iter().any(|p| {
-            p.pod_uid == pod.uid && p.comm == "vault" && p.state != ProcessState::DiskSleep
+            p.pod_uid == pod.uid && p.is_vault_io_thread() && p.state != ProcessState::DiskSleep
         });
         if stoppable {
             exit_container(world, &pod.uid);
@@ -281,7 +334,7 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
                 .requested_ms
                 .saturating_add(termination.grace_period_ms)
     {
-        set_termination(world, name, |t| t.kill_sent = true);
+        set_termination(world, &pod.uid, |t| t.kill_sent = true);
         kill_container(world, name, &pod.uid);
     }
     let container_alive = world
@@ -301,64 +354,85 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
     if blocked {
         return;
     }
+    let gone: Vec<Process> = world
+        .processes
+        .iter()
+        .filter(|p| p.pod_uid == pod.uid && p.comm == "sh")
+        .cloned()
+        .collect();
+    for process in &gone {
+        // The PID-1 wrapper reaped the last task of its namespace and exits.
+        record_process(world, process, TaskState::Exited);
+    }
     world
         .processes
         .retain(|p| p.pod_uid != pod.uid || p.comm == "mount.nfs");
+    if !in_api {
+        world.removed_pods.retain(|removed| removed.uid != pod.uid);
+        return;
+    }
     world.pods.remove(name);
     world.record(EventKind::PodPhase {
         pod: name.to_string(),
-        uid: pod.uid,
-        node: pod.node,
+        uid: pod.uid.clone(),
+        node: pod.node.clone(),
         phase: PodPhaseName::Deleted,
     });
 }
 
-fn set_termination(world: &mut World, name: &str, change: impl FnOnce(&mut super::Termination)) {
-    if let Some(termination) = world
+/// Changes the termination of incarnation `uid`, whether the API still has it or not.
+fn set_termination(world: &mut World, uid: &str, change: impl FnOnce(&mut super::Termination)) {
+    let termination = world
         .pods
-        .get_mut(name)
-        .and_then(|pod| pod.termination.as_mut())
-    {
+        .values_mut()
+        .chain(world.removed_pods.iter_mut())
+        .find(|pod| pod.uid == uid)
+        .and_then(|pod| pod.termination.as_mut());
+    if let Some(termination) = termination {
         change(termination);
     }
 }
 
-/// SIGKILL to the pod's processes. A task in D state cannot die: it stays, with the kill pending, and every
-/// other thread of it stops (so a stuck leader's heartbeats finally stop). The `sh` wrapper dies to a zombie
-/// its parent has not reaped.
+/// SIGKILL to the pod's processes. After SIGKILL every thread that can wake exits; a thread in uninterruptible
+/// sleep stays, with the kill pending. Vault's leader thread then shows `Z` to `ps -eo` (`/proc/PID/stat`
+/// reports the leader) while its I/O thread shows `D` only per thread (`ps -eLo`), and the process keeps its
+/// file table, so its sockets stay open. Every other thread stopped, so a stuck leader's heartbeats finally
+/// stop. The `sh -ec` wrapper is PID 1 of the pod's namespace: the kernel kills the namespace and PID 1 waits
+/// in `do_wait` (S) until the last task is reaped (`zap_pid_ns_processes`).
 fn kill_container(world: &mut World, name: &str, uid: &str) {
     world.log(name, "kubelet: grace period expired, sending SIGKILL");
-    let mut in_disk_sleep = false;
+    let in_disk_sleep = world
+        .processes
+        .iter()
+        .any(|p| p.pod_uid == uid && p.is_vault_io_thread() && p.state == ProcessState::DiskSleep);
+    if !in_disk_sleep {
+        exit_container(world, uid);
+        return;
+    }
     let mut changed = Vec::new();
-    for process in world.processes.iter_mut().filter(|p| p.pod_uid == uid) {
-        match (process.comm.as_str(), process.state) {
-            ("vault", ProcessState::DiskSleep) => {
-                process.killed = true;
-                in_disk_sleep = true;
-            }
-            ("sh", _) => {
-                process.state = ProcessState::Zombie;
-                changed.push(process.clone());
-            }
-            _ => {}
+    for process in world
+        .processes
+        .iter_mut()
+        .filter(|p| p.pod_uid == uid && p.comm == "vault")
+    {
+        process.killed = true;
+        if process.is_leader() && process.state != ProcessState::Zombie {
+            process.state = ProcessState::Zombie;
+            changed.push(process.clone());
         }
     }
     for process in changed {
         record_process(world, &process, TaskState::Zombie);
     }
-    if in_disk_sleep {
-        if let Some(view) = world.vaults.get_mut(name) {
-            if view.uid == uid {
-                view.frozen = true;
-            }
+    if let Some(view) = world.vaults.get_mut(name) {
+        if view.uid == uid {
+            view.frozen = true;
         }
-        world.log(
-            name,
-            "received SIGKILL while in uninterruptible I/O; other threads stopped",
-        );
-    } else {
-        exit_container(world, uid);
     }
+    world.log(
+        name,
+        "received SIGKILL while in uninterruptible I/O; other threads stopped",
+    );
 }
 
 /// The container's processes are gone: its host software stops. A container that exits outside a deletion is
@@ -390,6 +464,11 @@ pub fn exit_container(world: &mut World, uid: &str) {
         world.vaults.remove(name);
         world.host_ops.push(HostOp::Crash(name.clone()));
     }
+    exit_owner(world, owner);
+}
+
+/// A container that exits outside a deletion is restarted after a back-off.
+fn exit_owner(world: &mut World, owner: Option<String>) {
     if let Some(name) = owner {
         let now_ms = world.now_ms();
         let pod = world.pods.get_mut(&name).expect("owner exists");
@@ -403,10 +482,11 @@ pub fn exit_container(world: &mut World, uid: &str) {
 
 /// Unmounts a pod incarnation's mounts that are not hung. Detached mounts leave once no task holds them.
 fn unmount_idle(world: &mut World, uid: &str) {
+    // Any live task of the incarnation holds its files, a zombie's blocked thread included.
     let holders = world
         .processes
         .iter()
-        .any(|p| p.pod_uid == uid && p.state == ProcessState::DiskSleep && p.comm != "mount.nfs");
+        .any(|p| p.pod_uid == uid && p.comm == "vault");
     let mut gone = Vec::new();
     world.mounts.retain(|mount| {
         let removable = mount.pod_uid == uid
@@ -438,6 +518,7 @@ fn clean_orphans(world: &mut World) {
         .iter()
         .map(|mount| mount.pod_uid.clone())
         .filter(|uid| !world.pods.values().any(|pod| &pod.uid == uid))
+        .filter(|uid| !world.removed_pods.iter().any(|pod| &pod.uid == uid))
         .filter(|uid| {
             !world
                 .processes

@@ -5,10 +5,14 @@ mod claims;
 mod fs_group;
 mod kubelet;
 
-pub use api::{delete_pod, force_delete_pod, lazy_unmount, set_fs_group_change_policy};
+pub use api::{
+    delete_pod, force_delete_pod, force_unmount, lazy_unmount, set_fs_group_change_policy,
+};
 pub use claims::{delete_claim, remove_claim_finalizer, storage_name, Claim};
 pub use fs_group::Ownership;
-pub use kubelet::{exit_container, start_cluster, tick};
+pub use kubelet::{
+    exit_container, nfs_mount_hangs, record_process, start_cluster, tick, NODE_MONITOR_GRACE_MS,
+};
 
 /// A Kubernetes node (a VM).
 #[derive(Clone, Debug)]
@@ -16,6 +20,11 @@ pub struct Node {
     pub name: String,
     /// The node's NFSv4.2 client state is corrupted: v4.2 mounts hang until the node reboots.
     pub nfs_v42_corrupted: bool,
+    /// The NFS server does not answer the node's session for the scenario's export and NFS version. Linux
+    /// shares one client, and for v4.1+ one session, per (server, protocol, minor version) on a node
+    /// (`fs/nfs/client.c`, `nfs_match_client`), so every mount through it hangs, new ones included; a mount
+    /// with another minor version uses another client and works.
+    pub nfs_session_hung: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,16 +115,45 @@ impl ProcessState {
     }
 }
 
-/// A process on a node. `pod_uid` ties container processes to the pod incarnation that started them.
+/// A task (thread) on a node, as `ps -eLo` lists it. `pid` is its process (thread group) and `tid` the thread;
+/// the thread-group leader has `tid == pid`, and its state is what `ps -eo` prints for the whole process.
+/// `pod_uid` ties container tasks to the pod incarnation that started them (empty for a node's own task).
 #[derive(Clone, Debug)]
 pub struct Process {
     pub node: String,
     pub pid: u32,
+    pub tid: u32,
     pub comm: String,
     pub state: ProcessState,
     pub pod_uid: String,
     /// SIGKILL is pending: the process dies as soon as it leaves D state.
     pub killed: bool,
+}
+
+impl Process {
+    /// A single-threaded process (`sh`, `mount.nfs`), or the leader of a multi-threaded one.
+    pub fn leader(node: &str, pid: u32, comm: &str, state: ProcessState, pod_uid: &str) -> Self {
+        Self {
+            node: node.to_string(),
+            pid,
+            tid: pid,
+            comm: comm.to_string(),
+            state,
+            pod_uid: pod_uid.to_string(),
+            killed: false,
+        }
+    }
+
+    /// The thread-group leader: what `ps -eo` shows for the process.
+    pub fn is_leader(&self) -> bool {
+        self.tid == self.pid
+    }
+
+    /// Vault's thread that carries Raft's log writes and fsyncs: the one that blocks on a hung disk. Go runs
+    /// the blocking syscall on an OS thread of its own, never on the leader, which waits on a futex.
+    pub fn is_vault_io_thread(&self) -> bool {
+        self.comm == "vault" && !self.is_leader()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
