@@ -3,9 +3,21 @@
 use firedrill_probes::{Connect, Endpoint};
 use std::io;
 
-/// Connects over turmoil's simulated network; hosts are addressed by their turmoil names (pod names).
-#[derive(Clone, Copy, Default)]
-pub struct TurmoilConnect;
+/// Connects over turmoil's simulated network. With the cluster's world, a pod's name resolves to its current
+/// incarnation's host ([`crate::dns`]); without, names are turmoil host names as given.
+#[derive(Clone, Default)]
+pub struct TurmoilConnect {
+    cluster: Option<crate::world::SharedWorld>,
+}
+
+impl TurmoilConnect {
+    /// Resolves names through the cluster's DNS.
+    pub fn cluster(world: crate::world::SharedWorld) -> Self {
+        Self {
+            cluster: Some(world),
+        }
+    }
+}
 
 impl Connect for TurmoilConnect {
     type Stream = turmoil::net::TcpStream;
@@ -17,6 +29,11 @@ impl Connect for TurmoilConnect {
                 "the simulation speaks plain HTTP",
             ));
         }
-        turmoil::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await
+        let host = match &self.cluster {
+            Some(world) => crate::dns::resolve(&world.borrow(), &endpoint.host)
+                .ok_or_else(|| crate::dns::no_such_host(&endpoint.host))?,
+            None => endpoint.host.clone(),
+        };
+        turmoil::net::TcpStream::connect((host.as_str(), endpoint.port)).await
     }
 }

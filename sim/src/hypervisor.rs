@@ -180,6 +180,16 @@ fn reboot_guest(world: &mut World, node: &str) {
         .cloned()
         .collect();
     world.processes.retain(|p| p.node != node);
+    // Every incarnation with a task on the node is gone from the network with it, zombies included.
+    let mut gone_hosts: Vec<String> = gone
+        .iter()
+        .map(|p| p.pod_uid.clone())
+        .filter(|uid| world.hosts.contains(uid))
+        .collect();
+    gone_hosts.dedup();
+    for host in gone_hosts {
+        world.host_ops.push(HostOp::Crash(host));
+    }
     for process in gone {
         world.record(EventKind::ProcessState {
             node: process.node,
@@ -227,7 +237,6 @@ fn reboot_guest(world: &mut World, node: &str) {
             .is_some_and(|view: &VaultView| world.pods.get(&pod).is_some_and(|p| p.uid == view.uid))
         {
             world.vaults.remove(&pod);
-            world.host_ops.push(HostOp::Crash(pod.clone()));
         }
         let Some(entry) = world.pods.get_mut(&pod) else {
             continue;

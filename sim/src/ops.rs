@@ -45,7 +45,7 @@ pub async fn probe_voters(world: &SharedWorld, timeout: Duration) -> Vec<(String
         .iter()
         .map(|(_, endpoint)| endpoint.clone())
         .collect();
-    let results = probe_all(&TurmoilConnect, &endpoints, timeout).await;
+    let results = probe_all(&TurmoilConnect::cluster(world.clone()), &endpoints, timeout).await;
     let mut w = world.borrow_mut();
     voters
         .into_iter()
@@ -85,7 +85,8 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
         port: crate::vault::API_PORT,
         base_path: String::new(),
     };
-    match get_once(&TurmoilConnect, &endpoint, HEALTH_PATH, timeout, 64 * 1024)
+    let connect = TurmoilConnect::cluster(world.clone());
+    match get_once(&connect, &endpoint, HEALTH_PATH, timeout, 64 * 1024)
         .await
         .0
     {

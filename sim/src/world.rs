@@ -43,12 +43,20 @@ pub struct World {
     pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
     /// Host software to stop or (re)start, carried out by the driver between steps.
     pub host_ops: Vec<HostOp>,
+    /// The turmoil hosts registered so far (pod incarnations, by uid): what the cluster's DNS can answer.
+    pub hosts: std::collections::BTreeSet<String>,
     next_pid: u32,
     next_uid: u32,
 }
 
+/// What the driver does to turmoil hosts between steps. Hosts are pod incarnations, named by uid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostOp {
+    /// A new pod incarnation got its address: a host running `vault::main` for it.
+    Register {
+        host: String,
+        pod: String,
+    },
     Crash(String),
     Start(String),
 }
@@ -74,6 +82,7 @@ impl World {
             logs: BTreeMap::new(),
             fs_group_change_policy: scenario.topology.fs_group_change_policy,
             host_ops: Vec::new(),
+            hosts: std::collections::BTreeSet::new(),
             next_pid: 4000,
             next_uid: 1,
         }

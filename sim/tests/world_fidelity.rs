@@ -286,3 +286,60 @@ fn no_pod_runs_on_a_node_whose_vm_failed_to_boot() {
     });
     assert!(not_ready, "{node} was never marked NotReady");
 }
+
+/// Item 4: each pod incarnation is a host of its own. After a force delete, the old incarnation (a zombie whose
+/// blocked thread holds its sockets) still accepts on 8201 at its own address while the pod's name resolves to
+/// the replacement. Before, starting the replacement restarted the one host named after the pod, and the old
+/// incarnation's listeners vanished with it.
+#[test]
+fn a_superseded_incarnation_with_a_blocked_thread_stays_on_the_network() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (scenario, schedule) = stuck_leader_with("unsafe/force-delete-first");
+    let seen: Rc<RefCell<Option<(String, String, bool)>>> = Rc::new(RefCell::new(None));
+    let report = seen.clone();
+    firedrill_sim::run_observed(&scenario, &schedule, move |sim, world| {
+        sim.client("observer", async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+                // Wait until the replacement runs while the old incarnation is still killed in D state.
+                let state = {
+                    let w = world.borrow();
+                    let old = w.removed_pods.first().map(|pod| pod.uid.clone());
+                    let replacement = w.pods.get("vault-0").map(|pod| pod.uid.clone());
+                    let old_alive = old.as_ref().is_some_and(|uid| {
+                        w.processes
+                            .iter()
+                            .any(|p| &p.pod_uid == uid && p.comm == "vault")
+                    });
+                    match (old, replacement) {
+                        (Some(old), Some(new)) if old_alive && w.hosts.contains(&new) => {
+                            Some((old, firedrill_sim::dns::resolve(&w, "vault-0")))
+                        }
+                        _ => None,
+                    }
+                };
+                let Some((old, resolved)) = state else {
+                    if world.borrow().now_ms() > 1_500_000 {
+                        return Ok(());
+                    }
+                    continue;
+                };
+                let accepted = turmoil::net::TcpStream::connect((old.as_str(), 8201))
+                    .await
+                    .is_ok();
+                *report.borrow_mut() = Some((old, resolved.unwrap_or_default(), accepted));
+                return Ok(());
+            }
+        });
+    });
+    let (old, resolved, accepted) = seen
+        .borrow()
+        .clone()
+        .expect("the replacement never ran beside a killed incarnation");
+    assert!(accepted, "the old incarnation {old} refused on 8201");
+    assert_ne!(
+        resolved, old,
+        "vault-0 still resolves to the old incarnation"
+    );
+}

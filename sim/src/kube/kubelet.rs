@@ -133,9 +133,13 @@ fn create_pod(world: &mut World, name: &str) {
     );
     world.record(EventKind::PodPhase {
         pod: name.to_string(),
-        uid,
+        uid: uid.clone(),
         node,
         phase: PodPhase::ContainerCreating.name(),
+    });
+    world.host_ops.push(HostOp::Register {
+        host: uid,
+        pod: name.to_string(),
     });
 }
 
@@ -278,7 +282,7 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
     world
         .vaults
         .insert(name.to_string(), VaultView::starting(&pod.uid));
-    world.host_ops.push(HostOp::Start(name.to_string()));
+    world.host_ops.push(HostOp::Start(pod.uid.clone()));
     if let Some(pod) = world.pods.get_mut(name) {
         pod.container_started = true;
     }
@@ -462,8 +466,9 @@ pub fn exit_container(world: &mut World, uid: &str) {
         .map(|(name, _)| name.clone());
     if let Some(name) = &view_owner {
         world.vaults.remove(name);
-        world.host_ops.push(HostOp::Crash(name.clone()));
     }
+    // The incarnation's last task is gone, and its sockets with it.
+    world.host_ops.push(HostOp::Crash(uid.to_string()));
     exit_owner(world, owner);
 }
 

@@ -117,7 +117,7 @@ impl SimWorld {
                         concurrency,
                         ..WalkConfig::default()
                     };
-                    let answer = probe_registry(&TurmoilConnect, &endpoint, &config)
+                    let answer = probe_registry(&TurmoilConnect::default(), &endpoint, &config)
                         .await
                         .map_err(|error| error.to_string());
                     slot.borrow_mut().answer = Some(answer);

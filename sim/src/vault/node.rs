@@ -143,12 +143,18 @@ impl Node {
     }
 }
 
-/// The program of one Vault pod. It stops only by being crashed or replaced by the driver.
-pub async fn main(world: SharedWorld, pod: String) -> turmoil::Result {
-    let Some(uid) = world.borrow().vaults.get(&pod).map(|view| view.uid.clone()) else {
-        // No container runs for this pod (yet): nothing to do until the kubelet starts one.
+/// The program of one Vault pod incarnation (the turmoil host named `uid`). It stops only by being crashed or
+/// restarted by the driver.
+pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Result {
+    let running = world
+        .borrow()
+        .vaults
+        .get(&pod)
+        .is_some_and(|view| view.uid == uid);
+    if !running {
+        // No container runs for this incarnation (yet): nothing to do until the kubelet starts one.
         return std::future::pending().await;
-    };
+    }
     let (timing, unseal_ms, peers, seed, designated_leader, persistent, standby_474) = {
         let w = world.borrow();
         let topology = &w.scenario.topology;
@@ -368,7 +374,7 @@ fn request_votes(node: &Rc<Node>, request: Rpc) {
         let node = node.clone();
         let request = request.clone();
         spawn_local(async move {
-            let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+            let mut client = PeerClient::new(&node.world, &peer, CLUSTER_PORT);
             let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
             if let Ok(answer) = client.call(&request, deadline).await {
                 let _ = node.inbox.send(Inbound::VoteResult {
@@ -396,7 +402,7 @@ fn start_leading(node: &Rc<Node>, term: u64) {
 }
 
 async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
-    let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+    let mut client = PeerClient::new(&node.world, &peer, CLUSTER_PORT);
     let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
     loop {
         if node.is_frozen() || !still_leading(&node, term) {
@@ -422,7 +428,7 @@ async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
 }
 
 async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
-    let mut client = PeerClient::new(&peer, CLUSTER_PORT);
+    let mut client = PeerClient::new(&node.world, &peer, CLUSTER_PORT);
     let interval = Duration::from_millis(node.timing.heartbeat_interval_ms);
     // A heartbeat waits as long as any RPC for its answer. A deadline of one interval would expire on ordinary
     // round trips and reconnect every time, which is neither what hashicorp/raft does nor cheap to simulate.
@@ -470,7 +476,10 @@ async fn forward_loop(node: Rc<Node>) {
             continue;
         };
         if client.as_ref().is_none_or(|(to, _)| *to != leader) {
-            client = Some((leader.clone(), PeerClient::new(&leader, CLUSTER_PORT)));
+            client = Some((
+                leader.clone(),
+                PeerClient::new(&node.world, &leader, CLUSTER_PORT),
+            ));
         }
         let (_, peer) = client.as_mut().expect("set above");
         let request = Rpc::Forward {

@@ -92,13 +92,17 @@ impl CallError {
 
 /// A client connection to one peer, reused across calls and dropped after any error.
 pub struct PeerClient {
+    world: crate::world::SharedWorld,
     address: (String, u16),
     stream: Option<TcpStream>,
 }
 
 impl PeerClient {
-    pub fn new(host: &str, port: u16) -> Self {
+    /// A client of the peer named `host`, resolved through the cluster's DNS at each new connection, so an
+    /// open connection keeps going to the incarnation it reached.
+    pub fn new(world: &crate::world::SharedWorld, host: &str, port: u16) -> Self {
         Self {
+            world: world.clone(),
             address: (host.to_string(), port),
             stream: None,
         }
@@ -122,7 +126,9 @@ impl PeerClient {
 
     async fn exchange(&mut self, rpc: &Rpc) -> io::Result<Rpc> {
         if self.stream.is_none() {
-            let (host, port) = &self.address;
+            let (name, port) = &self.address;
+            let host = crate::dns::resolve(&self.world.borrow(), name)
+                .ok_or_else(|| crate::dns::no_such_host(name))?;
             self.stream = Some(TcpStream::connect((host.as_str(), *port)).await?);
         }
         let stream = self.stream.as_mut().expect("connected above");
