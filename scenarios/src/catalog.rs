@@ -33,6 +33,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
         include_str!("../catalog/vault-storage-migration.toml"),
     ),
     (
+        "vault-premature-recovery",
+        include_str!("../catalog/vault-premature-recovery.toml"),
+    ),
+    (
         "registry-orphan-index",
         include_str!("../catalog/registry-orphan-index.toml"),
     ),

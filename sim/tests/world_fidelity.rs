@@ -343,3 +343,29 @@ fn a_superseded_incarnation_with_a_blocked_thread_stays_on_the_network() {
         "vault-0 still resolves to the old incarnation"
     );
 }
+
+/// Item 14: seed 003's regression as a scenario. The safe runbook sees the 200 regress inside its window and
+/// does not declare recovery on it (the rule is exercised by a real failure mode); declaring on the first 200
+/// is caught.
+#[test]
+fn the_premature_recovery_scenario_exercises_the_rule_both_ways() {
+    use firedrill_scenarios::checkers::RuleStatus;
+    let scenario = catalog::load("vault-premature-recovery").unwrap();
+    let rule = |scenario: &Scenario, seed: u64| {
+        let outcome = firedrill_sim::run(scenario, seed);
+        let verdict =
+            firedrill_scenarios::Verdict::judge(scenario, seed, &outcome.trace, outcome.wall_ms);
+        verdict
+            .checks
+            .into_iter()
+            .find(|check| check.rule == "no_premature_recovery")
+            .unwrap()
+    };
+    let safe = rule(&scenario, 1);
+    assert_eq!(safe.status, RuleStatus::Pass, "{}", safe.detail);
+    assert!(safe.detail.contains("regressed"), "{}", safe.detail);
+    let mut hasty = scenario.clone();
+    hasty.runbook = Some(catalog::load_runbook("unsafe/recovered-on-first-200").unwrap());
+    let caught = rule(&hasty, 1);
+    assert_eq!(caught.status, RuleStatus::Fail, "{}", caught.detail);
+}

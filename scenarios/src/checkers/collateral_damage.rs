@@ -3,7 +3,8 @@
 //! When the runbook takes its first destructive step, the world's state is noted: which nodes were healthy and
 //! which voters were up. At the end of the run each of those nodes must still be healthy (up, booted, its NFS
 //! client working) and each of those voters up again. Under a stuck-leader diagnosis, deleting a voter that is
-//! up is damage at once.
+//! up is damage at once. A voter or node that a fault hit after that moment is the fault's, not the runbook's:
+//! it is left out of the end state, and the result says so.
 
 use super::replay::Replay;
 use super::CheckResult;
@@ -18,8 +19,15 @@ pub fn check(trace: &Trace) -> CheckResult {
     let mut voters: BTreeSet<String> = BTreeSet::new();
     let mut baseline: Option<(u64, Vec<String>, Vec<String>)> = None;
     let mut diagnosis = Diagnosis::StuckLeader;
+    let mut hit_later: BTreeSet<String> = BTreeSet::new();
     for event in trace.iter() {
         match &event.kind {
+            EventKind::FaultInjected { target, .. } if baseline.is_some() => {
+                if let Some(view) = world.pods.get(target) {
+                    hit_later.insert(view.node.clone());
+                }
+                hit_later.insert(target.clone());
+            }
             EventKind::PodPhase { pod, node, .. } => {
                 voters.insert(pod.clone());
                 nodes.insert(node.clone());
@@ -66,12 +74,20 @@ pub fn check(trace: &Trace) -> CheckResult {
         return CheckResult::not_exercised(RULE, "the runbook took no destructive step");
     };
     let mut damage = Vec::new();
-    for node in &healthy_nodes {
+    let healthy_nodes: Vec<&String> = healthy_nodes
+        .iter()
+        .filter(|node| !hit_later.contains(*node))
+        .collect();
+    let up_voters: Vec<&String> = up_voters
+        .iter()
+        .filter(|pod| !hit_later.contains(*pod))
+        .collect();
+    for node in healthy_nodes.iter().copied() {
         if let Some(view) = world.nodes.get(node).filter(|view| !view.healthy()) {
             damage.push(format!("node {node} is {view:?}"));
         }
     }
-    for pod in &up_voters {
+    for pod in up_voters.iter().copied() {
         if !world.voter_up(pod) {
             damage.push(format!("voter {pod} is down"));
         }
@@ -115,6 +131,24 @@ mod tests {
         let result = check(&t.build());
         assert_eq!(result.status, RuleStatus::Fail);
         assert!(result.detail.contains("node n1"), "{}", result.detail);
+    }
+
+    #[test]
+    fn a_voter_that_a_later_fault_hit_is_not_the_runbook_s_damage() {
+        let mut t = TraceBuilder::leader_stuck();
+        t.delete(20, "vault-2", "u2", "n2", false)
+            .pod(60, "vault-2", "u5", "n2", PodPhaseName::Ready)
+            .push(
+                80,
+                EventKind::FaultInjected {
+                    fault: crate::trace::FaultName::NfsHang,
+                    target: "vault-1".into(),
+                    detail: String::new(),
+                },
+            )
+            .pod(85, "vault-1", "u1", "n1", PodPhaseName::Running);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Pass, "{}", result.detail);
     }
 
     #[test]
