@@ -43,6 +43,39 @@ pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The eviction API (`kubectl evict`; `kubectl drain` calls it for each pod of the node): a graceful delete that
+/// the API server refuses with 429 when it would take the StatefulSet past vault-helm's PodDisruptionBudget
+/// (`maxUnavailable`). The budget needs `voters - maxUnavailable` healthy (Ready, not deleting) pods. A Ready
+/// pod may go only while more than that are healthy; a pod that is not Ready may go while the budget is met
+/// without it (`unhealthyPodEvictionPolicy`'s default, IfHealthyBudget); a Pending or Terminating pod goes
+/// without the budget being consulted.
+pub fn evict_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
+    let pod = world
+        .pods
+        .get(pod_name)
+        .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    if !matches!(pod.phase, PodPhase::Pending | PodPhase::Terminating) {
+        let voters = *world.scenario.topology.voters.get_ref() as u64;
+        let desired_healthy = voters.saturating_sub(world.scenario.topology.pdb_max_unavailable);
+        let healthy = world
+            .pods
+            .values()
+            .filter(|other| other.phase == PodPhase::Ready)
+            .count() as u64;
+        let allowed = if pod.phase == PodPhase::Ready {
+            healthy > desired_healthy
+        } else {
+            healthy >= desired_healthy
+        };
+        if !allowed {
+            return Err(format!(
+                "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget vault needs {desired_healthy} healthy pods and has {healthy} currently"
+            ));
+        }
+    }
+    delete_pod(world, pod_name)
+}
+
 /// `kubectl delete pod --force --grace-period=0`: the API object goes at once, without waiting for the kubelet.
 /// The node keeps the old containers and mounts. Under the incident's hypothesis, doing this while the pod's NFS
 /// session is hung corrupts the node's NFSv4.2 client.
