@@ -22,7 +22,10 @@ pub fn check(trace: &Trace) -> CheckResult {
         match &event.kind {
             EventKind::PodPhase { pod, node, .. } => {
                 voters.insert(pod.clone());
-                nodes.insert(node.clone());
+                // A Pending pod has no node yet.
+                if !node.is_empty() {
+                    nodes.insert(node.clone());
+                }
             }
             EventKind::NodeState { node, .. } | EventKind::VmPower { node, .. } => {
                 nodes.insert(node.clone());
@@ -115,6 +118,21 @@ mod tests {
         let result = check(&t.build());
         assert_eq!(result.status, RuleStatus::Fail);
         assert!(result.detail.contains("node n1"), "{}", result.detail);
+    }
+
+    #[test]
+    fn breaking_the_free_node_fails_and_a_pending_pod_names_no_node() {
+        let mut t = TraceBuilder::leader_stuck();
+        // The free node is known from the start, though no voter runs there; a Pending pod has no node.
+        t.node(0, "n3", NodeCondition::Ready)
+            .pod(10, "vault-2", "u9", "", PodPhaseName::Pending)
+            .action(20, Activity::VmStopStart, "n3")
+            .node(20, "n3", NodeCondition::Rebooting)
+            .node(20, "n3", NodeCondition::BootFailedIpxe);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(result.detail.contains("node n3"), "{}", result.detail);
+        assert!(!result.detail.contains("node  "), "{}", result.detail);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::{Mount, MountState, Node, Pod, PodPhase, Process, ProcessState};
 use crate::vault::VaultView;
 use crate::world::{HostOp, World};
-use firedrill_scenarios::trace::{MountStatus, PodPhaseName, TaskState};
+use firedrill_scenarios::trace::{MountStatus, NodeCondition, PodPhaseName, TaskState};
 use firedrill_scenarios::EventKind;
 
 /// Time from a pod's creation to its volume mount: scheduling, attach and image checks.
@@ -25,6 +25,14 @@ pub fn start_cluster(world: &mut World) {
         );
     }
     crate::hypervisor::start(world);
+    // Every node is in the trace from the start, a free one too, so a rule that judges nodes (collateral damage)
+    // knows the nodes no voter runs on.
+    for node in world.scenario.topology.nodes.clone() {
+        world.record(EventKind::NodeState {
+            node,
+            state: NodeCondition::Ready,
+        });
+    }
     super::claims::create_initial(world);
     let nodes = world.scenario.topology.nodes.clone();
     for (index, pod) in world.scenario.voter_names().into_iter().enumerate() {
