@@ -153,3 +153,51 @@ pub fn set_fs_group_change_policy(
     world.fs_group_change_policy = policy;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firedrill_scenarios::{catalog, Schedule};
+
+    fn cluster() -> World {
+        let scenario = catalog::load("vault-storage-migration").unwrap();
+        let schedule = Schedule::draw(&scenario, 1);
+        let mut world = World::new(&scenario, &schedule);
+        super::super::start_cluster(&mut world);
+        for pod in world.pods.values_mut() {
+            pod.phase = PodPhase::Ready;
+        }
+        world
+    }
+
+    #[test]
+    fn with_every_voter_ready_one_eviction_goes_and_the_next_is_refused() {
+        let mut world = cluster();
+        assert_eq!(evict_pod(&mut world, "vault-0"), Ok(()));
+        assert_eq!(world.pods["vault-0"].phase, PodPhase::Terminating);
+        let refused = evict_pod(&mut world, "vault-1").unwrap_err();
+        assert!(
+            refused.contains("needs 2 healthy pods and has 2 currently"),
+            "{refused}"
+        );
+        assert!(world.pods["vault-1"].termination.is_none());
+        // Evicting the pod already going is not a new disruption.
+        assert_eq!(evict_pod(&mut world, "vault-0"), Ok(()));
+    }
+
+    #[test]
+    fn an_unready_pod_goes_while_the_budget_holds_without_it_and_a_pending_one_always() {
+        let mut world = cluster();
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Running;
+        assert_eq!(evict_pod(&mut world, "vault-2"), Ok(()));
+        let mut world = cluster();
+        world.pods.get_mut("vault-1").unwrap().phase = PodPhase::Running;
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Running;
+        assert!(
+            evict_pod(&mut world, "vault-2").is_err(),
+            "1 healthy of 2 needed"
+        );
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Pending;
+        assert_eq!(evict_pod(&mut world, "vault-2"), Ok(()));
+    }
+}
