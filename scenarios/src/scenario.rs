@@ -69,8 +69,15 @@ pub struct Topology {
     /// Vault's version decides whether a standby that cannot reach the active node answers 474 (>= 1.19).
     pub vault_version: String,
     pub voters: Spanned<usize>,
-    /// Kubernetes nodes; voter `vault-i` is scheduled on `nodes[i % nodes.len()]`.
+    /// Kubernetes nodes. When the run starts voter `vault-i` runs on `nodes[i % nodes.len()]`; a pod created
+    /// later goes where the scheduler puts it (`sim/src/kube/scheduler.rs`): a Ready node with no other voter
+    /// on it (vault-helm's required pod anti-affinity on the hostname). The seed's cluster has four nodes, so
+    /// one is free for a replacement pod.
     pub nodes: Vec<String>,
+    /// vault-helm's PodDisruptionBudget: at most this many voters may be unavailable for the eviction API to
+    /// take another one (`maxUnavailable`, 1 in the chart).
+    #[serde(default = "default_pdb_max_unavailable")]
+    pub pdb_max_unavailable: u64,
     pub storage: Storage,
     #[serde(default = "default_nfs_version")]
     pub nfs_version: String,
@@ -106,19 +113,31 @@ pub struct Topology {
     /// `retrans=3,timeo=30`), far less on block storage.
     #[serde(default = "default_chown_per_file_us")]
     pub chown_per_file_us: u64,
+    /// A hypothesis about the NFS volumes: their metadata calls (lstat, readdir) fail now and then, at random with
+    /// this mean interval: EIO from a `soft` mount whose RPC outlasted `timeo` × `retrans`, or ESTALE after the
+    /// server re-exported. Each failure ends the kubelet's fsGroup walk with an error, and after the operation's
+    /// back-off the walk starts over from the first file. This is the condition under which a real pod loops in
+    /// its chown walk: the kubelet has no deadline that restarts a walk that is merely long (DOMAIN.md §8).
+    /// Absent, the walk never fails (a hard mount retries until the server answers).
+    #[serde(default)]
+    pub walk_error_mean_interval_ms: Option<u64>,
     /// The StatefulSet's `securityContext.fsGroupChangePolicy` when the run starts.
     #[serde(default)]
     pub fs_group_change_policy: FsGroupChangePolicy,
-    /// The kubelet's deadline for setting a volume up; a walk that outlasts it fails and starts over.
-    #[serde(default = "default_volume_setup_deadline_ms")]
-    pub volume_setup_deadline_ms: u64,
+    /// The kubelet's `podAttachAndMountTimeout` (2m3s in `WaitForAttachAndMount`): when a pod's volumes are not
+    /// set up by then, the pod sync reports a FailedMount event and retries, while the mount operation, the
+    /// fsGroup walk included, goes on. It is a retry point, not a deadline: the walk restarts only when it fails.
+    #[serde(default = "default_pod_attach_and_mount_timeout_ms")]
+    pub pod_attach_and_mount_timeout_ms: u64,
     /// The storage the StatefulSet's volumeClaimTemplate now names, when it differs from `storage`: a migration
     /// in progress. Claims that exist keep their storage; only a claim created anew gets this one.
     #[serde(default)]
     pub claim_template_storage: Option<Storage>,
-    /// Seed 003's lesson (kubernetes#74374, #89910): the StatefulSet controller recreates a deleted pod before
-    /// the pvc-protection controller releases its deleted claim, so the pod comes back on the old claim. `false`
-    /// is the order the partial fix (PR #93457) aimed at: the claim goes first.
+    /// Seed 003's race (kubernetes#74374, #89910): the StatefulSet controller recreates a deleted pod before
+    /// the pvc-protection controller releases its deleted claim. The scheduler then rejects the pod
+    /// ("persistentvolumeclaim … is being deleted") and it waits Pending until the claim is gone and the
+    /// controller creates it anew from the template; it never runs on the old claim. `false`: the claim goes
+    /// first, and the pod is created with its new claim.
     #[serde(default = "yes")]
     pub statefulset_wins_pvc_race: bool,
 }
@@ -147,8 +166,11 @@ impl FsGroupChangePolicy {
 fn default_chown_per_file_us() -> u64 {
     100
 }
-fn default_volume_setup_deadline_ms() -> u64 {
-    120_000
+fn default_pod_attach_and_mount_timeout_ms() -> u64 {
+    123_000
+}
+fn default_pdb_max_unavailable() -> u64 {
+    1
 }
 
 fn default_node_boot_ms() -> u64 {

@@ -226,6 +226,9 @@ impl From<crate::scenario::FaultKind> for FaultName {
 /// A pod's phase as `kubectl get pod` names it, plus `Deleted` once the API object is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PodPhaseName {
+    /// In the API but not scheduled: no node fits, or a claim it names cannot be used (the scheduler's message
+    /// is in the pod's log). Its `node` is empty.
+    Pending,
     ContainerCreating,
     Running,
     Ready,
@@ -338,6 +341,7 @@ pub enum Activity {
     SetFsGroupChangePolicy,
     DeletePvc,
     RemovePvcFinalizer,
+    EvictPod,
 }
 
 impl Activity {
@@ -367,6 +371,7 @@ impl Activity {
             Activity::SetFsGroupChangePolicy => "set_fs_group_change_policy",
             Activity::DeletePvc => "delete_pvc",
             Activity::RemovePvcFinalizer => "remove_pvc_finalizer",
+            Activity::EvictPod => "evict_pod",
         }
     }
 }

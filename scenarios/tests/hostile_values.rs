@@ -170,7 +170,7 @@ fn zero_alert_rounds_are_refused() {
 fn an_empty_node_list_points_at_the_key_not_at_1_1() {
     let error = error_with(
         "vault-stuck-leader",
-        "nodes = [\"k8s-node1\", \"k8s-node2\", \"k8s-node3\"]",
+        "nodes = [\"k8s-node1\", \"k8s-node2\", \"k8s-node3\", \"k8s-node4\"]",
         "nodes = []",
     );
     assert!(error.line > 1, "{error}");

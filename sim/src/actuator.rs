@@ -9,7 +9,8 @@ use firedrill_scenarios::runbook::{
 use firedrill_scenarios::EventKind;
 use std::time::Duration;
 
-/// How many of a pod's latest log lines `kubectl describe pod` draws its kubelet events from.
+/// How many of a pod's latest log lines `kubectl describe pod` draws its events from: the kubelet's and the
+/// scheduler's events, not the kubelet's journal.
 const KUBELET_EVENTS_SCANNED: usize = 64;
 
 pub struct SimActuator {
@@ -73,7 +74,10 @@ impl Actuator for SimActuator {
                     Query::PodEvents { pod } => Observation::Logs(
                         w.logs_tail(pod, KUBELET_EVENTS_SCANNED)
                             .into_iter()
-                            .filter(|line| line.starts_with("kubelet: "))
+                            .filter(|line| {
+                                line.starts_with("kubelet: ")
+                                    || line.starts_with("default-scheduler: ")
+                            })
                             .collect(),
                     ),
                     Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(|pod| PodInfo {
@@ -166,6 +170,7 @@ impl Actuator for SimActuator {
         let result = match action {
             Action::DeletePod { pod } => kube::delete_pod(&mut w, pod),
             Action::ForceDeletePod { pod } => kube::force_delete_pod(&mut w, pod),
+            Action::EvictPod { pod } => kube::evict_pod(&mut w, pod),
             Action::LazyUnmount { node, mountpoint } => {
                 kube::lazy_unmount(&mut w, node, mountpoint)
             }

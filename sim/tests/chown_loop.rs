@@ -1,6 +1,8 @@
-//! The kubelet's fsGroup chown loop (seeds 000 §4 and 003): with `Always` a walk longer than the volume-setup
-//! deadline loops forever and the voter never comes back; the runbook's §4 step (OnRootMismatch, then delete the
-//! looping pod) brings it back; the walk's cost follows the file count.
+//! The kubelet's fsGroup chown walk (seeds 000 §4 and 003, DOMAIN.md §8): a walk longer than
+//! podAttachAndMountTimeout only reports FailedMount and goes on, so it ends; it loops only when its metadata calls
+//! fail (the scenario's walk-error hypothesis), and then the voter does not come back with `Always`; the
+//! runbook's §4 step (OnRootMismatch, then delete the looping pod) brings it back; the walk's cost follows the
+//! file count.
 
 use firedrill_scenarios::runbook::RunbookFile;
 use firedrill_scenarios::scenario::FsGroupChangePolicy;
@@ -26,11 +28,52 @@ fn rule_passed(verdict: &Verdict, rule: &str) -> bool {
         == firedrill_scenarios::checkers::RuleStatus::Pass
 }
 
+/// The walk's failures: each one restarts it from the first file.
 fn chown_loop_lines(trace: &Trace) -> usize {
+    kubelet_lines(
+        trace,
+        "MountVolume.SetUp failed: applying fsGroup ownership",
+    )
+}
+
+/// The pod sync's retry points while the walk goes on.
+fn mount_timeout_lines(trace: &Trace) -> usize {
+    kubelet_lines(trace, "timed out waiting for the condition")
+}
+
+fn kubelet_lines(trace: &Trace, needle: &str) -> usize {
     trace
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains("context deadline exceeded")))
+        .filter(
+            |e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains(needle)),
+        )
         .count()
+}
+
+/// When the replacement pod's walk began, and when its container started after it.
+fn walk_span_ms(trace: &Trace) -> (u64, u64) {
+    let began = trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::PodLog { message, .. }
+                if message.contains("applying fsGroup ownership to") =>
+            {
+                Some(e.t_ms)
+            }
+            _ => None,
+        })
+        .expect("the replacement pod walks its volume");
+    let started = trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::PodPhase {
+                phase: PodPhaseName::Running,
+                ..
+            } if e.t_ms > began => Some(e.t_ms),
+            _ => None,
+        })
+        .expect("the replacement pod starts");
+    (began, started)
 }
 
 fn policy_patched(trace: &Trace) -> bool {
@@ -134,18 +177,64 @@ fn on_root_mismatch_from_the_start_needs_no_patch() {
 }
 
 #[test]
-fn the_walk_costs_the_file_count_and_only_a_walk_past_the_deadline_loops() {
+fn a_walk_longer_than_the_mount_timeout_reports_failed_mount_and_finishes() {
     let mut scenario = catalog::load("vault-chown-loop").unwrap();
-    // 100 000 files at 0.9 ms: a 90 s walk, inside the 120 s deadline.
+    // No walk errors: 200 000 files at 0.9 ms, a 180 s walk past the 2m3s podAttachAndMountTimeout.
+    scenario.topology.walk_error_mean_interval_ms = None;
+    scenario.runbook = Some(runbook_keeping_always());
+    for seed in SEEDS {
+        let (trace, verdict) = run(&scenario, seed);
+        assert_eq!(
+            chown_loop_lines(&trace),
+            0,
+            "seed {seed}: the walk never fails"
+        );
+        assert!(
+            mount_timeout_lines(&trace) >= 1,
+            "seed {seed}: the pod sync reports FailedMount at 2m3s"
+        );
+        let (began, started) = walk_span_ms(&trace);
+        let walk_ms = started - began;
+        assert!(
+            (180_000..=182_000).contains(&walk_ms),
+            "seed {seed}: walk took {walk_ms} ms"
+        );
+        assert!(
+            rule_passed(&verdict, "voters_ready_at_end"),
+            "seed {seed}: {:?}",
+            verdict.checks
+        );
+    }
+}
+
+#[test]
+fn the_walk_costs_the_file_count_and_a_walk_inside_the_mount_timeout_reports_nothing() {
+    let mut scenario = catalog::load("vault-chown-loop").unwrap();
+    // 100 000 files at 0.9 ms: a 90 s walk, inside the 2m3s podAttachAndMountTimeout.
     scenario.topology.volume_file_count = 100_000;
+    scenario.topology.walk_error_mean_interval_ms = None;
     let (trace, verdict) = run(&scenario, 7);
     assert!(verdict.passed(), "{:?}", verdict.checks);
     assert_eq!(chown_loop_lines(&trace), 0);
+    assert_eq!(mount_timeout_lines(&trace), 0);
     assert!(!policy_patched(&trace));
     // The replacement pod spends the walk in ContainerCreating: from its mount to its container start.
-    let replacement = trace
+    let (began, started) = walk_span_ms(&trace);
+    let walk_ms = started - began;
+    assert!(
+        (90_000..=92_000).contains(&walk_ms),
+        "walk took {walk_ms} ms"
+    );
+}
+
+#[test]
+fn every_walk_failure_restarts_the_walk_after_a_growing_backoff() {
+    let mut scenario = catalog::load("vault-chown-loop").unwrap();
+    scenario.runbook = Some(runbook_keeping_always());
+    let (trace, _) = run(&scenario, 7);
+    let attempts: Vec<u64> = trace
         .iter()
-        .find_map(|e| match &e.kind {
+        .filter_map(|e| match &e.kind {
             EventKind::PodLog { message, .. }
                 if message.contains("applying fsGroup ownership to") =>
             {
@@ -153,20 +242,13 @@ fn the_walk_costs_the_file_count_and_only_a_walk_past_the_deadline_loops() {
             }
             _ => None,
         })
-        .expect("the replacement pod walks its volume");
-    let started = trace
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::PodPhase {
-                phase: PodPhaseName::Running,
-                ..
-            } if e.t_ms > replacement => Some(e.t_ms),
-            _ => None,
-        })
-        .expect("the replacement pod starts");
-    let walk_ms = started - replacement;
+        .collect();
+    assert!(attempts.len() >= 5, "{attempts:?}");
+    // One new attempt per failure; the last failure's retry may still be backing off when the run ends.
+    let failures = chown_loop_lines(&trace);
     assert!(
-        (90_000..=92_000).contains(&walk_ms),
-        "walk took {walk_ms} ms"
+        (failures..=failures + 1).contains(&attempts.len()),
+        "{} attempts, {failures} failures",
+        attempts.len()
     );
 }

@@ -32,7 +32,7 @@ fn scenario_of(name: &str, runbook: &str) -> Scenario {
 /// Schedules for the stuck-leader incident, swarm style: every knob may vary, including whether the fault
 /// happens at all.
 fn schedules() -> impl Strategy<Value = Schedule> {
-    let nodes = ["k8s-node1", "k8s-node2", "k8s-node3"];
+    let nodes = ["k8s-node1", "k8s-node2", "k8s-node3", "k8s-node4"];
     (
         any::<u64>(),
         0usize..3,
@@ -40,7 +40,7 @@ fn schedules() -> impl Strategy<Value = Schedule> {
         120_000u64..=360_000,
         prop::option::weighted(0.8, 600_000u64..=1_200_000),
         any::<[bool; 3]>(),
-        any::<[bool; 3]>(),
+        any::<[bool; 4]>(),
     )
         .prop_map(
             move |(seed, leader, hang, at_ms, heal_after_ms, beliefs, stale)| Schedule {

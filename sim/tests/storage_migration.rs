@@ -1,8 +1,10 @@
-//! The pvc-protection race in a storage migration (seed 003, DOMAIN.md §2 and §7.7): patching the finalizer out
-//! before the pod delete moves every voter to the new claim; deleting the pod first brings it back on the old
-//! claim, and the rule names it. The race itself is a switch of the world.
+//! The pvc-protection race in a storage migration (seed 003, DOMAIN.md §2, §7.7 and §8): patching the finalizer
+//! out before the pod delete moves every voter to the new claim; deleting the pod first leaves the recreated pod
+//! Pending with the scheduler's message while its old claim is being deleted (it never runs on the old claim),
+//! and the rule names the order. The race itself is a switch of the world.
 
 use firedrill_scenarios::runbook::RunbookFile;
+use firedrill_scenarios::trace::PodPhaseName;
 use firedrill_scenarios::{catalog, EventKind, Scenario, Trace, Verdict};
 
 const SEEDS: [u64; 3] = [1, 7, 42];
@@ -54,7 +56,7 @@ fn finalizer_first_moves_every_voter_to_the_new_claim_one_at_a_time() {
             3,
             "seed {seed}: every voter gets a new block claim"
         );
-        assert_eq!(controller_lines(&trace, "Terminating"), 0, "seed {seed}");
+        assert_eq!(rejected_for_deleted_claim(&trace), 0, "seed {seed}");
         assert_eq!(
             verdict.runbook_outcome.as_deref(),
             Some("recovered"),
@@ -63,21 +65,60 @@ fn finalizer_first_moves_every_voter_to_the_new_claim_one_at_a_time() {
     }
 }
 
+/// The scheduler's FailedScheduling lines for a claim being deleted.
+fn rejected_for_deleted_claim(trace: &Trace) -> usize {
+    trace
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.starts_with("default-scheduler: FailedScheduling: ") && message.contains("is being deleted")))
+        .count()
+}
+
+/// Incarnations recorded in a phase past scheduling (on a node) while using the old NFS storage after the
+/// migration began: none may run on the old claim.
+fn incarnations_pending_then_on_a_node(trace: &Trace) -> (usize, usize) {
+    let mut pending = std::collections::BTreeSet::new();
+    let mut placed_after_pending = std::collections::BTreeSet::new();
+    for event in trace.iter() {
+        if let EventKind::PodPhase {
+            uid, phase, node, ..
+        } = &event.kind
+        {
+            match phase {
+                PodPhaseName::Pending => {
+                    assert!(node.is_empty(), "a Pending pod has no node");
+                    pending.insert(uid.clone());
+                }
+                PodPhaseName::ContainerCreating if pending.contains(uid) => {
+                    placed_after_pending.insert(uid.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    (pending.len(), placed_after_pending.len())
+}
+
 #[test]
-fn deleting_the_pod_first_brings_it_back_on_the_old_claim_and_breaks_the_rule() {
+fn deleting_the_pod_first_leaves_it_pending_on_the_terminating_claim_and_breaks_the_rule() {
     let scenario = unsafe_migration();
     for seed in SEEDS {
         let (trace, verdict) = run(&scenario, seed);
         assert!(!check(&verdict, RULE), "seed {seed}: {:?}", verdict.checks);
         assert_eq!(
-            controller_lines(&trace, "which is Terminating: the old nfs volume"),
+            rejected_for_deleted_claim(&trace),
             3,
-            "seed {seed}: every voter lands on its old claim"
+            "seed {seed}: every recreated voter is rejected while its old claim is being deleted"
+        );
+        // Each waits Pending, then, once the old claim is gone, gets a new claim from the template.
+        assert_eq!(
+            incarnations_pending_then_on_a_node(&trace),
+            (3, 3),
+            "seed {seed}"
         );
         assert_eq!(
-            controller_lines(&trace, "from the template"),
-            0,
-            "seed {seed}"
+            controller_lines(&trace, "from the template (block)"),
+            3,
+            "seed {seed}: never the old claim"
         );
     }
 }
@@ -88,7 +129,7 @@ fn when_the_claim_goes_first_the_same_order_lands_on_the_new_claim_yet_the_rule_
     scenario.topology.statefulset_wins_pvc_race = false;
     let (trace, verdict) = run(&scenario, 7);
     assert_eq!(controller_lines(&trace, "from the template (block)"), 3);
-    assert_eq!(controller_lines(&trace, "Terminating"), 0);
+    assert_eq!(rejected_for_deleted_claim(&trace), 0);
     // The rule judges the order, which no upstream fix makes safe to rely on.
     assert!(!check(&verdict, RULE));
 }

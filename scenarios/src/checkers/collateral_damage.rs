@@ -30,7 +30,10 @@ pub fn check(trace: &Trace) -> CheckResult {
             }
             EventKind::PodPhase { pod, node, .. } => {
                 voters.insert(pod.clone());
-                nodes.insert(node.clone());
+                // A Pending pod has no node yet.
+                if !node.is_empty() {
+                    nodes.insert(node.clone());
+                }
             }
             EventKind::NodeState { node, .. } | EventKind::VmPower { node, .. } => {
                 nodes.insert(node.clone());
@@ -149,6 +152,21 @@ mod tests {
             .pod(85, "vault-1", "u1", "n1", PodPhaseName::Running);
         let result = check(&t.build());
         assert_eq!(result.status, RuleStatus::Pass, "{}", result.detail);
+    }
+
+    #[test]
+    fn breaking_the_free_node_fails_and_a_pending_pod_names_no_node() {
+        let mut t = TraceBuilder::leader_stuck();
+        // The free node is known from the start, though no voter runs there; a Pending pod has no node.
+        t.node(0, "n3", NodeCondition::Ready)
+            .pod(10, "vault-2", "u9", "", PodPhaseName::Pending)
+            .action(20, Activity::VmStopStart, "n3")
+            .node(20, "n3", NodeCondition::Rebooting)
+            .node(20, "n3", NodeCondition::BootFailedIpxe);
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert!(result.detail.contains("node n3"), "{}", result.detail);
+        assert!(!result.detail.contains("node  "), "{}", result.detail);
     }
 
     #[test]

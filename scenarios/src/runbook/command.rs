@@ -78,6 +78,9 @@ pub enum Action {
     DeletePvc { claim: String },
     /// `kubectl patch pvc -p '{"metadata":{"finalizers":null}}'`: a deleted claim goes at once.
     RemovePvcFinalizer { claim: String },
+    /// `kubectl evict` (the eviction API, as `kubectl drain` uses it): a graceful delete that the API server
+    /// refuses (429) when it would take the StatefulSet past its PodDisruptionBudget.
+    EvictPod { pod: String },
     /// `kubectl patch statefulset vault` setting `securityContext.fsGroupChangePolicy`.
     SetFsGroupChangePolicy {
         policy: crate::scenario::FsGroupChangePolicy,
@@ -170,12 +173,15 @@ impl Action {
             Action::SetFsGroupChangePolicy { .. } => Activity::SetFsGroupChangePolicy,
             Action::DeletePvc { .. } => Activity::DeletePvc,
             Action::RemovePvcFinalizer { .. } => Activity::RemovePvcFinalizer,
+            Action::EvictPod { .. } => Activity::EvictPod,
         }
     }
 
     pub fn target(&self) -> String {
         match self {
-            Action::DeletePod { pod } | Action::ForceDeletePod { pod } => pod.clone(),
+            Action::DeletePod { pod }
+            | Action::ForceDeletePod { pod }
+            | Action::EvictPod { pod } => pod.clone(),
             Action::LazyUnmount { node, mountpoint }
             | Action::ForceUnmount { node, mountpoint } => format!("{node}:{mountpoint}"),
             Action::VmReset { node }

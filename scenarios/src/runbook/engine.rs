@@ -235,6 +235,9 @@ impl Engine {
             Verb::ForceDeletePod => Command::Act(Action::ForceDeletePod {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),
+            Verb::EvictPod => Command::Act(Action::EvictPod {
+                pod: pod.ok_or_else(|| missing("pod"))?,
+            }),
             Verb::LazyUnmount | Verb::ForceUnmount => {
                 let node = node.ok_or_else(|| missing("node"))?;
                 let queue = self.unmount_queue.get_or_insert_with(|| {

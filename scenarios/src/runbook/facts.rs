@@ -26,7 +26,7 @@ pub struct Facts {
     pub vm_before_reboot: Option<(u32, u32)>,
     pub bootdisk_ok: Option<bool>,
     pub node_ready: bool,
-    /// The latest kubelet event for the pod says its volume setup failed on the fsGroup walk's deadline.
+    /// The latest kubelet event for the pod says its volume is still not set up because of the fsGroup walk.
     pub chown_loop: bool,
     /// For each fact, the latest observation that bore on it: what a confirmation cites as its evidence.
     pub evidence: BTreeMap<&'static str, Evidence>,
@@ -111,8 +111,12 @@ impl Facts {
             }
             (Query::Mounts { .. }, Observation::Mounts(mounts)) => self.mounts = mounts.clone(),
             (Query::PodEvents { .. }, Observation::Logs(events)) => {
+                // The volume is still not set up because of the fsGroup walk: the pod sync's FailedMount retry
+                // point (the walk goes on) or the walk's own SetUp failure (it starts over).
                 self.chown_loop = events.last().is_some_and(|event| {
-                    event.contains("fsGroup") && event.contains("context deadline exceeded")
+                    event.contains("fsGroup")
+                        && (event.contains("timed out waiting for the condition")
+                            || event.contains("MountVolume.SetUp failed"))
                 });
             }
             (

@@ -123,6 +123,9 @@ pub enum Verb {
     DeletePvc,
     /// Patch the `kubernetes.io/pvc-protection` finalizer out of `data-<pod>` (seed 003's force-finalize).
     RemovePvcFinalizer,
+    /// Evict the pod through the eviction API, which honours the PodDisruptionBudget (what `kubectl drain`
+    /// does for each pod of a node).
+    EvictPod,
     // Control.
     Confirm,
     Wait,

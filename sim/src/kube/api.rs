@@ -43,6 +43,39 @@ pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The eviction API (`kubectl evict`; `kubectl drain` calls it for each pod of the node): a graceful delete that
+/// the API server refuses with 429 when it would take the StatefulSet past vault-helm's PodDisruptionBudget
+/// (`maxUnavailable`). The budget needs `voters - maxUnavailable` healthy (Ready, not deleting) pods. A Ready
+/// pod may go only while more than that are healthy; a pod that is not Ready may go while the budget is met
+/// without it (`unhealthyPodEvictionPolicy`'s default, IfHealthyBudget); a Pending or Terminating pod goes
+/// without the budget being consulted.
+pub fn evict_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
+    let pod = world
+        .pods
+        .get(pod_name)
+        .ok_or_else(|| format!("pods \"{pod_name}\" not found"))?;
+    if !matches!(pod.phase, PodPhase::Pending | PodPhase::Terminating) {
+        let voters = *world.scenario.topology.voters.get_ref() as u64;
+        let desired_healthy = voters.saturating_sub(world.scenario.topology.pdb_max_unavailable);
+        let healthy = world
+            .pods
+            .values()
+            .filter(|other| other.phase == PodPhase::Ready)
+            .count() as u64;
+        let allowed = if pod.phase == PodPhase::Ready {
+            healthy > desired_healthy
+        } else {
+            healthy >= desired_healthy
+        };
+        if !allowed {
+            return Err(format!(
+                "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget vault needs {desired_healthy} healthy pods and has {healthy} currently"
+            ));
+        }
+    }
+    delete_pod(world, pod_name)
+}
+
 /// `kubectl delete pod --force --grace-period=0`: the API object goes at once, without waiting for the kubelet,
 /// so the StatefulSet may create the replacement at once. The node's kubelet still kills the old containers
 /// (`HandlePodRemoves`): a deletion grace of 0 falls back to the spec's grace (`calculateEffectiveGracePeriod`),
@@ -167,4 +200,52 @@ pub fn set_fs_group_change_policy(
 ) -> Result<(), String> {
     world.fs_group_change_policy = policy;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firedrill_scenarios::{catalog, Schedule};
+
+    fn cluster() -> World {
+        let scenario = catalog::load("vault-storage-migration").unwrap();
+        let schedule = Schedule::draw(&scenario, 1);
+        let mut world = World::new(&scenario, &schedule);
+        super::super::start_cluster(&mut world);
+        for pod in world.pods.values_mut() {
+            pod.phase = PodPhase::Ready;
+        }
+        world
+    }
+
+    #[test]
+    fn with_every_voter_ready_one_eviction_goes_and_the_next_is_refused() {
+        let mut world = cluster();
+        assert_eq!(evict_pod(&mut world, "vault-0"), Ok(()));
+        assert_eq!(world.pods["vault-0"].phase, PodPhase::Terminating);
+        let refused = evict_pod(&mut world, "vault-1").unwrap_err();
+        assert!(
+            refused.contains("needs 2 healthy pods and has 2 currently"),
+            "{refused}"
+        );
+        assert!(world.pods["vault-1"].termination.is_none());
+        // Evicting the pod already going is not a new disruption.
+        assert_eq!(evict_pod(&mut world, "vault-0"), Ok(()));
+    }
+
+    #[test]
+    fn an_unready_pod_goes_while_the_budget_holds_without_it_and_a_pending_one_always() {
+        let mut world = cluster();
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Running;
+        assert_eq!(evict_pod(&mut world, "vault-2"), Ok(()));
+        let mut world = cluster();
+        world.pods.get_mut("vault-1").unwrap().phase = PodPhase::Running;
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Running;
+        assert!(
+            evict_pod(&mut world, "vault-2").is_err(),
+            "1 healthy of 2 needed"
+        );
+        world.pods.get_mut("vault-2").unwrap().phase = PodPhase::Pending;
+        assert_eq!(evict_pod(&mut world, "vault-2"), Ok(()));
+    }
 }

@@ -1,12 +1,15 @@
-//! PersistentVolumeClaims of the StatefulSet, the `kubernetes.io/pvc-protection` finalizer, and the race that
-//! brings a migrated pod back on its old claim.
+//! PersistentVolumeClaims of the StatefulSet, the `kubernetes.io/pvc-protection` finalizer, and the race between
+//! the StatefulSet controller and the pvc-protection controller in a storage migration.
 //!
 //! A migration to new storage deletes the claim `data-<pod>` (it turns Terminating: the finalizer holds it while
-//! a pod uses it) and then the pod. The StatefulSet controller recreates the pod at once, and binds it to any
-//! claim of that name that still exists, Terminating or not. Unless the finalizer was patched out first, the
-//! claim is still there, so the pod comes back on the old volume (seed 003; kubernetes#74374, #89910). Only a
-//! claim created anew gets the template's new storage. The volume's data is taken as copied beforehand.
+//! a scheduled pod uses it) and then the pod. The StatefulSet controller recreates the pod at once. If the old
+//! claim still exists, Terminating, the scheduler rejects the pod ("persistentvolumeclaim \"data-<pod>\" is
+//! being deleted") and it stays Pending: it never runs on the old claim. Once the pvc-protection controller lets
+//! the claim go, the StatefulSet controller creates the pod's missing claim anew from the template, with the
+//! new storage, and the pod is scheduled (DOMAIN.md §8; seed 003 saw the race, kubernetes#74374, #89910). The
+//! volume's data is taken as copied beforehand.
 
+use super::PodPhase;
 use crate::world::World;
 use firedrill_scenarios::scenario::Storage;
 use firedrill_scenarios::trace::ClaimPhase;
@@ -60,22 +63,14 @@ pub fn create_initial(world: &mut World) {
     }
 }
 
-/// The StatefulSet controller's binding for a new pod: the claim of its name if any exists (even Terminating),
-/// else a new claim from the volumeClaimTemplate. Returns the storage the pod will mount.
-pub fn bind(world: &mut World, pod: &str) -> Storage {
+/// The StatefulSet controller's claim for a pod it creates, or for one of its pods that is Pending: a claim of
+/// the pod's name that exists, even Terminating, is left alone; a missing one is created from the
+/// volumeClaimTemplate (`createMissingPersistentVolumeClaims`). Only a claim created anew gets the template's
+/// storage.
+pub fn ensure(world: &mut World, pod: &str) {
     let name = claim_name(pod);
-    if let Some(claim) = world.claims.get(&name) {
-        let (storage, deleting) = (claim.storage, claim.deleting);
-        if deleting {
-            world.log(
-                pod,
-                &format!(
-                    "statefulset-controller: pod {pod} bound to claim {name}, which is Terminating: the old {} volume",
-                    storage_name(storage)
-                ),
-            );
-        }
-        return storage;
+    if world.claims.contains_key(&name) {
+        return;
     }
     let topology = &world.scenario.topology;
     let storage = topology.claim_template_storage.unwrap_or(topology.storage);
@@ -96,16 +91,31 @@ pub fn bind(world: &mut World, pod: &str) -> Storage {
             storage_name(storage)
         ),
     );
-    storage
 }
 
-/// The pvc-protection controller: a deleted claim that no pod object uses loses its finalizer and goes.
+/// The storage of the pod's claim, which the scheduler has checked exists and is not being deleted.
+pub fn storage_of(world: &World, pod: &str) -> Storage {
+    world
+        .claims
+        .get(&claim_name(pod))
+        .map(|claim| claim.storage)
+        .expect("the scheduler places a pod only once its claim exists")
+}
+
+/// The pvc-protection controller: a deleted claim that no scheduled pod uses loses its finalizer and goes. A
+/// Pending pod does not hold the claim (`podUsesPVC` looks only at pods with a node): the kubelet would refuse
+/// to start a pod on a claim being deleted, so the scheduler never places one there.
 pub fn release_unused(world: &mut World) {
     let released: Vec<String> = world
         .claims
         .values()
         .filter(|claim| claim.deleting)
-        .filter(|claim| !world.pods.keys().any(|pod| claim_name(pod) == claim.name))
+        .filter(|claim| {
+            !world
+                .pods
+                .values()
+                .any(|pod| claim_name(&pod.name) == claim.name && pod.phase != PodPhase::Pending)
+        })
         .map(|claim| claim.name.clone())
         .collect();
     for name in released {

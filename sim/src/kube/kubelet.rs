@@ -7,7 +7,7 @@
 use super::{Mount, MountState, Node, Pod, PodPhase, Process, ProcessState};
 use crate::vault::VaultView;
 use crate::world::{HostOp, World};
-use firedrill_scenarios::trace::{MountStatus, PodPhaseName, TaskState};
+use firedrill_scenarios::trace::{MountStatus, NodeCondition, PodPhaseName, TaskState};
 use firedrill_scenarios::EventKind;
 
 /// Time from a pod's creation to its volume mount: scheduling, attach and image checks.
@@ -33,9 +33,20 @@ pub fn start_cluster(world: &mut World) {
         );
     }
     crate::hypervisor::start(world);
+    // Every node is in the trace from the start, a free one too, so a rule that judges nodes (collateral damage)
+    // knows the nodes no voter runs on.
+    for node in world.scenario.topology.nodes.clone() {
+        world.record(EventKind::NodeState {
+            node,
+            state: NodeCondition::Ready,
+        });
+    }
     super::claims::create_initial(world);
-    for pod in world.scenario.voter_names() {
-        create_pod(world, &pod);
+    let nodes = world.scenario.topology.nodes.clone();
+    for (index, pod) in world.scenario.voter_names().into_iter().enumerate() {
+        // The cluster as it stands when the run starts: voter i on node i, the rest of the nodes free.
+        let node = nodes[index % nodes.len()].clone();
+        create_pod(world, &pod, Some(node));
         try_start_container(world, &pod, true);
     }
 }
@@ -55,14 +66,15 @@ pub fn tick(world: &mut World) {
         terminate_step(world, &pod, now_ms, false);
     }
     clean_orphans(world);
+    schedule_pending(world);
     let statefulset_first = world.scenario.topology.statefulset_wins_pvc_race;
     if !statefulset_first {
         super::claims::release_unused(world);
     }
-    // The StatefulSet controller recreates every missing ordinal.
+    // The StatefulSet controller recreates every missing ordinal; the scheduler places it, or it waits Pending.
     for pod in world.scenario.voter_names() {
         if !world.pods.contains_key(&pod) {
-            create_pod(world, &pod);
+            create_pod(world, &pod, None);
         }
     }
     if statefulset_first {
@@ -84,15 +96,47 @@ pub fn tick(world: &mut World) {
     }
 }
 
-/// The node a voter is scheduled on: a StatefulSet pod with node-independent storage returns to its node.
-fn node_for(world: &World, pod: &str) -> String {
-    let index: usize = pod
-        .rsplit('-')
-        .next()
-        .and_then(|ordinal| ordinal.parse().ok())
-        .expect("voter pods are named vault-<ordinal>");
-    let nodes = &world.scenario.topology.nodes;
-    nodes[index % nodes.len()].clone()
+/// Another pass of the scheduler over the Pending pods, after the StatefulSet controller has created the
+/// claims they are missing.
+fn schedule_pending(world: &mut World) {
+    let pending: Vec<String> = world
+        .pods
+        .values()
+        .filter(|pod| pod.phase == PodPhase::Pending)
+        .map(|pod| pod.name.clone())
+        .collect();
+    for name in pending {
+        super::claims::ensure(world, &name);
+        schedule(world, &name);
+    }
+}
+
+/// Binds a Pending pod to the node the scheduler picks, or records the scheduler's FailedScheduling message.
+fn schedule(world: &mut World, name: &str) {
+    let Some(uid) = world.pods.get(name).map(|pod| pod.uid.clone()) else {
+        return;
+    };
+    match super::scheduler::place(world, name, &uid) {
+        super::scheduler::Placement::Node(node) => {
+            let now_ms = world.now_ms();
+            let storage = super::claims::storage_of(world, name);
+            let pod = world.pods.get_mut(name).expect("looked up above");
+            pod.node = node.clone();
+            pod.storage = storage;
+            pod.created_ms = now_ms;
+            world.log(
+                name,
+                &format!("default-scheduler: Successfully assigned vault/{name} to {node}"),
+            );
+            set_phase(world, name, PodPhase::ContainerCreating);
+        }
+        super::scheduler::Placement::Unschedulable(message) => {
+            world.log(
+                name,
+                &format!("default-scheduler: FailedScheduling: {message}"),
+            );
+        }
+    }
 }
 
 fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
@@ -112,18 +156,33 @@ fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
     });
 }
 
-fn create_pod(world: &mut World, name: &str) {
+/// The StatefulSet controller creates a pod (and its claim, if missing). The pods of the cluster's start come
+/// with their node; a pod created later goes through the scheduler, and is recorded Pending only when no node
+/// takes it at once.
+fn create_pod(world: &mut World, name: &str, node: Option<String>) {
     let now_ms = world.now_ms();
     let uid = world.allocate_uid(name);
-    let node = node_for(world, name);
-    let storage = super::claims::bind(world, name);
+    super::claims::ensure(world, name);
+    let scheduled = node.is_none();
+    let placement = match node {
+        Some(node) => super::scheduler::Placement::Node(node),
+        None => super::scheduler::place(world, name, &uid),
+    };
+    let (node, phase) = match &placement {
+        super::scheduler::Placement::Node(node) => (node.clone(), PodPhase::ContainerCreating),
+        super::scheduler::Placement::Unschedulable(_) => (String::new(), PodPhase::Pending),
+    };
+    let storage = match phase {
+        PodPhase::Pending => world.scenario.topology.storage,
+        _ => super::claims::storage_of(world, name),
+    };
     world.pods.insert(
         name.to_string(),
         Pod {
             name: name.to_string(),
             uid: uid.clone(),
             node: node.clone(),
-            phase: PodPhase::ContainerCreating,
+            phase,
             created_ms: now_ms,
             termination: None,
             container_started: false,
@@ -134,13 +193,24 @@ fn create_pod(world: &mut World, name: &str) {
     world.record(EventKind::PodPhase {
         pod: name.to_string(),
         uid: uid.clone(),
-        node,
-        phase: PodPhase::ContainerCreating.name(),
+        node: node.clone(),
+        phase: phase.name(),
     });
     world.host_ops.push(HostOp::Register {
         host: uid,
         pod: name.to_string(),
     });
+    match placement {
+        super::scheduler::Placement::Node(node) if scheduled => world.log(
+            name,
+            &format!("default-scheduler: Successfully assigned vault/{name} to {node}"),
+        ),
+        super::scheduler::Placement::Node(_) => {}
+        super::scheduler::Placement::Unschedulable(message) => world.log(
+            name,
+            &format!("default-scheduler: FailedScheduling: {message}"),
+        ),
+    }
 }
 
 /// Records a task's state in the trace: the world's ground truth, per thread.

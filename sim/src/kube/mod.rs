@@ -4,9 +4,11 @@ mod api;
 mod claims;
 mod fs_group;
 mod kubelet;
+mod scheduler;
 
 pub use api::{
-    delete_pod, force_delete_pod, force_unmount, lazy_unmount, set_fs_group_change_policy,
+    delete_pod, evict_pod, force_delete_pod, force_unmount, lazy_unmount,
+    set_fs_group_change_policy,
 };
 pub use claims::{delete_claim, remove_claim_finalizer, storage_name, Claim};
 pub use fs_group::Ownership;
@@ -29,6 +31,8 @@ pub struct Node {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PodPhase {
+    /// In the API, not yet on a node: the scheduler found none that fits (its `node` is empty).
+    Pending,
     ContainerCreating,
     Running,
     Ready,
@@ -40,6 +44,7 @@ impl PodPhase {
     pub fn name(self) -> firedrill_scenarios::trace::PodPhaseName {
         use firedrill_scenarios::trace::PodPhaseName;
         match self {
+            PodPhase::Pending => PodPhaseName::Pending,
             PodPhase::ContainerCreating => PodPhaseName::ContainerCreating,
             PodPhase::Running => PodPhaseName::Running,
             PodPhase::Ready => PodPhaseName::Ready,
@@ -49,6 +54,7 @@ impl PodPhase {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            PodPhase::Pending => "Pending",
             PodPhase::ContainerCreating => "ContainerCreating",
             PodPhase::Running => "Running",
             PodPhase::Ready => "Ready",
@@ -63,15 +69,17 @@ impl PodPhase {
 pub struct Pod {
     pub name: String,
     pub uid: String,
+    /// The node the scheduler bound the pod to; empty while it is Pending.
     pub node: String,
     pub phase: PodPhase,
+    /// When the pod was bound to its node (its volume setup counts from there).
     pub created_ms: u64,
     pub termination: Option<Termination>,
     /// The pod's container is running this incarnation's Vault host software.
     pub container_started: bool,
     /// The StatefulSet template's policy when this incarnation was created; a later patch does not change it.
     pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
-    /// The storage of the claim this incarnation was bound to.
+    /// The storage of the claim this incarnation was scheduled with.
     pub storage: firedrill_scenarios::scenario::Storage,
 }
 
