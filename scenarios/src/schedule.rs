@@ -78,6 +78,8 @@ impl Schedule {
             lazy_umount_releases_d_state: rng.random_bool(0.5),
             force_delete_corrupts_nfs_client: rng.random_bool(0.5),
             qm_reset_is_noop: rng.random_bool(0.5),
+            // Drawn after the boot disks below, so adding these beliefs did not shift the earlier draws.
+            ..schedule.hypotheses.clone()
         };
         schedule.stale_bootdisk_nodes = scenario
             .topology
@@ -86,6 +88,8 @@ impl Schedule {
             .filter(|_| rng.random_bool(0.3))
             .cloned()
             .collect();
+        schedule.hypotheses.hung_write_holds_core_lock = rng.random_bool(0.5);
+        schedule.hypotheses.disk_stalled_leader_steps_down = rng.random_bool(0.5);
         schedule
     }
 

@@ -29,7 +29,7 @@ fn rule_passed(verdict: &Verdict, rule: &str) -> bool {
 fn chown_loop_lines(trace: &Trace) -> usize {
     trace
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains("context deadline exceeded")))
+        .filter(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains("fsGroup") && message.contains("context deadline exceeded")))
         .count()
 }
 

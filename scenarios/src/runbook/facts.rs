@@ -11,6 +11,8 @@ pub struct Facts {
     pub standby: Option<String>,
     pub leader: Option<String>,
     pub logs_msgpack: bool,
+    /// The standby's log shows repeated lines the seed's own grep matches (`grep -iE 'msgpack|decode|rpc'`).
+    pub logs_rpc_errors: bool,
     pub confirmed: bool,
     /// The pod the diagnosis named, as first seen.
     pub original_pod: Option<PodInfo>,
@@ -37,7 +39,7 @@ fn facts_observed_by(query: &Query) -> &'static [&'static str] {
     match query {
         Query::ProbeVoters => &["one_voter_stuck"],
         Query::RaftLeader { .. } => &["stuck_is_leader"],
-        Query::Logs { .. } => &["standby_logs_msgpack"],
+        Query::Logs { .. } => &["standby_logs_msgpack", "standby_logs_rpc_errors"],
         Query::Pod { .. } => &[
             "pod_terminating",
             "pod_replaced",
@@ -102,6 +104,16 @@ impl Facts {
                 self.logs_msgpack = lines
                     .iter()
                     .any(|line| line.contains("msgpack decode error"));
+                self.logs_rpc_errors = lines
+                    .iter()
+                    .filter(|line| {
+                        let line = line.to_ascii_lowercase();
+                        ["msgpack", "decode", "rpc"]
+                            .iter()
+                            .any(|word| line.contains(word))
+                    })
+                    .count()
+                    >= 2;
             }
             (Query::Pod { .. }, Observation::Pod(pod)) => {
                 if self.original_pod.is_none() {
@@ -176,6 +188,7 @@ impl Facts {
                 self.leader.is_some() && self.leader.as_ref() == self.stuck.first()
             }
             "standby_logs_msgpack" => self.logs_msgpack,
+            "standby_logs_rpc_errors" => self.logs_rpc_errors,
             "confirmed" => self.confirmed,
             "pod_terminating" => pod_is(&|original, current| {
                 original.uid == current.uid && current.phase == "Terminating"

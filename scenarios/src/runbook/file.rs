@@ -139,6 +139,7 @@ pub const FACTS: &[&str] = &[
     "one_voter_stuck",
     "stuck_is_leader",
     "standby_logs_msgpack",
+    "standby_logs_rpc_errors",
     "confirmed",
     "pod_terminating",
     "pod_replaced",

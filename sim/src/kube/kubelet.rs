@@ -10,6 +10,8 @@ use firedrill_scenarios::EventKind;
 const CONTAINER_CREATE_MS: u64 = 2_000;
 /// Back-off before a crashed container is started again.
 const CONTAINER_RESTART_MS: u64 = 10_000;
+/// The `sleep` in vault-helm's preStop hook before it sends Vault SIGTERM.
+const PRESTOP_SLEEP_MS: u64 = 5_000;
 /// Where the NFS server exports the volumes, inside the simulation only.
 const NFS_EXPORT: &str = "nfs-server:/srv/nfs";
 
@@ -64,7 +66,7 @@ pub fn tick(world: &mut World) {
         {
             try_start_container(world, name, false);
         }
-        update_readiness(world, name);
+        super::readiness::update(world, name);
     }
 }
 
@@ -79,7 +81,7 @@ fn node_for(world: &World, pod: &str) -> String {
     nodes[index % nodes.len()].clone()
 }
 
-fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
+pub(super) fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
     let Some(pod) = world.pods.get_mut(name) else {
         return;
     };
@@ -234,29 +236,6 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
     set_phase(world, name, PodPhase::Running);
 }
 
-/// Readiness follows `vault status`: unsealed and answering. A process blocked on its disk does not answer.
-fn update_readiness(world: &mut World, name: &str) {
-    let Some(pod) = world.pods.get(name) else {
-        return;
-    };
-    if !matches!(pod.phase, PodPhase::Running | PodPhase::Ready) {
-        return;
-    }
-    let ready = world
-        .vaults
-        .get(name)
-        .is_some_and(|view| view.uid == pod.uid && view.is_answering());
-    set_phase(
-        world,
-        name,
-        if ready {
-            PodPhase::Ready
-        } else {
-            PodPhase::Running
-        },
-    );
-}
-
 /// Advances a graceful deletion: TERM, then KILL after the grace period, then teardown once nothing runs.
 fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
     let Some(pod) = world.pods.get(name).cloned() else {
@@ -265,14 +244,18 @@ fn terminate_step(world: &mut World, name: &str, now_ms: u64) {
     let Some(termination) = pod.termination.clone() else {
         return;
     };
-    if !termination.term_sent {
+    // vault-helm's preStop hook is `sleep 5 && kill -SIGTERM $(pidof vault)`: PID 1 is `/bin/sh -ec`, which
+    // ignores the kubelet's SIGTERM, so Vault hears of the deletion only from the hook, 5 s in. What Vault does
+    // with it (close 8200, then shut down unless its core is stuck) is its own business (`vault/node.rs`).
+    if !termination.term_sent && now_ms >= termination.requested_ms.saturating_add(PRESTOP_SLEEP_MS)
+    {
         set_termination(world, name, |t| t.term_sent = true);
-        // TERM is a signal: a process in D state does not act on it until it wakes.
-        let stoppable = world.processes.iter().any(|p| {
-            p.pod_uid == pod.uid && p.comm == "vault" && p.state != ProcessState::DiskSleep
-        });
-        if stoppable {
-            exit_container(world, &pod.uid);
+        if let Some(view) = world
+            .vaults
+            .get_mut(name)
+            .filter(|view| view.uid == pod.uid)
+        {
+            view.sigterm_received_ms.get_or_insert(now_ms);
         }
     }
     if !termination.kill_sent

@@ -4,11 +4,13 @@ mod api;
 mod claims;
 mod fs_group;
 mod kubelet;
+mod readiness;
 
 pub use api::{delete_pod, force_delete_pod, lazy_unmount, set_fs_group_change_policy};
 pub use claims::{delete_claim, remove_claim_finalizer, storage_name, Claim};
 pub use fs_group::Ownership;
 pub use kubelet::{exit_container, start_cluster, tick};
+pub use readiness::ReadinessProbe;
 
 /// A Kubernetes node (a VM).
 #[derive(Clone, Debug)]
