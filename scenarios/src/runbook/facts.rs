@@ -30,6 +30,14 @@ pub struct Facts {
     pub node_ready: bool,
     /// The latest kubelet event for the pod says its volume setup failed on the fsGroup walk's deadline.
     pub chown_loop: bool,
+    /// The pods behind `vault-active`, as last listed.
+    pub active_endpoints: Option<Vec<String>>,
+    /// `list-peers` as last answered: each server and whether it leads.
+    pub peers: Option<Vec<(String, bool)>>,
+    /// Every vault pod as last listed.
+    pub pods: Option<Vec<PodInfo>>,
+    /// The firing `Vault*` alerts as last listed.
+    pub alerts: Option<Vec<String>>,
     /// For each fact, the latest observation that bore on it: what a confirmation cites as its evidence.
     pub evidence: BTreeMap<&'static str, Evidence>,
 }
@@ -55,6 +63,10 @@ fn facts_observed_by(query: &Query) -> &'static [&'static str] {
         Query::BootOrder { .. } => &["bootdisk_ok"],
         Query::NodeStatus { .. } => &["node_ready"],
         Query::PodEvents { .. } => &["chown_loop"],
+        Query::ActiveEndpoints => &["active_endpoint_stuck", "active_endpoints_single"],
+        Query::RaftPeers { .. } => &["peers_have_leader"],
+        Query::Pods => &["all_pods_ready"],
+        Query::FiringAlerts => &["vault_alerts_quiet"],
     }
 }
 
@@ -127,6 +139,22 @@ impl Facts {
                     event.contains("fsGroup") && event.contains("context deadline exceeded")
                 });
             }
+            (Query::ActiveEndpoints, Observation::Endpoints(pods)) => {
+                self.active_endpoints = Some(pods.clone())
+            }
+            (Query::RaftPeers { .. }, Observation::Peers(peers)) => {
+                self.peers = Some(peers.clone())
+            }
+            (Query::Pods, Observation::Pods(pods)) => self.pods = Some(pods.clone()),
+            (Query::FiringAlerts, Observation::Alerts(alerts)) => {
+                self.alerts = Some(
+                    alerts
+                        .iter()
+                        .filter(|name| name.starts_with("Vault"))
+                        .cloned()
+                        .collect(),
+                )
+            }
             (Query::DStateProcesses { .. }, Observation::Processes(processes)) => {
                 self.d_state = processes.clone();
             }
@@ -189,6 +217,21 @@ impl Facts {
             }
             "standby_logs_msgpack" => self.logs_msgpack,
             "standby_logs_rpc_errors" => self.logs_rpc_errors,
+            "active_endpoint_stuck" => self
+                .active_endpoints
+                .as_ref()
+                .is_some_and(|pods| self.stuck.first().is_some_and(|stuck| pods.contains(stuck))),
+            "active_endpoints_single" => self
+                .active_endpoints
+                .as_ref()
+                .is_some_and(|pods| pods.len() == 1),
+            "peers_have_leader" => self.peers.as_ref().is_some_and(|peers| {
+                !peers.is_empty() && peers.iter().filter(|(_, leader)| *leader).count() == 1
+            }),
+            "all_pods_ready" => self.pods.as_ref().is_some_and(|pods| {
+                !pods.is_empty() && pods.iter().all(|pod| pod.ready && pod.phase == "Running")
+            }),
+            "vault_alerts_quiet" => self.alerts.as_ref().is_some_and(|alerts| alerts.is_empty()),
             "confirmed" => self.confirmed,
             "pod_terminating" => pod_is(&|original, current| {
                 original.uid == current.uid && current.phase == "Terminating"

@@ -106,6 +106,14 @@ pub enum Verb {
     NodeStatus,
     /// The kubelet's events for the pod (`kubectl describe pod`): volume setup, the fsGroup walk.
     PodEvents,
+    /// `kubectl get endpoints vault-active` (seed 000 §0.3).
+    ActiveEndpoints,
+    /// `vault operator raft list-peers` through a standby (seed 000 §5).
+    ListPeers,
+    /// `kubectl get pods -l app.kubernetes.io/name=vault` (seed 000 §5).
+    ListPods,
+    /// Alertmanager's firing `Vault*` alerts (seed 000 §5).
+    FiringAlerts,
     // Actions.
     DeletePod,
     ForceDeletePod,
@@ -155,6 +163,11 @@ pub const FACTS: &[&str] = &[
     "node_ready",
     "chown_loop",
     "pod_ready_on_block_storage",
+    "active_endpoint_stuck",
+    "active_endpoints_single",
+    "peers_have_leader",
+    "all_pods_ready",
+    "vault_alerts_quiet",
 ];
 
 impl RunbookFile {

@@ -33,7 +33,7 @@ const ECHO_INTERVAL_MS: u64 = 2_000;
 const BARRIER_TASK_INTERVAL_MS: u64 = 300_000;
 /// How often a task waiting for the core lock re-checks it, and how often Vault notices a signal.
 const CORE_LOCK_RETRY_MS: u64 = 50;
-const SIGNAL_POLL_MS: u64 = 100;
+const SIGNAL_POLL_MS: u64 = 500;
 /// The kernel's accept queue of a listening socket: `net.core.somaxconn`, 4096 since Linux 5.4, which Go passes
 /// to `listen`. A frozen process accepts nothing, so once this many handshakes have completed, new connects
 /// time out instead.
