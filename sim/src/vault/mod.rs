@@ -60,6 +60,6 @@ impl VaultView {
     /// Whether `vault status` would answer: unsealed, not killed, and not waiting for the core lock behind a
     /// write that is stuck in the kernel. A slow write only delays the answer.
     pub fn is_answering(&self) -> bool {
-        !self.sealed && !self.frozen && !(self.core_lock_waiting && self.disk_sleep)
+        !(self.sealed || self.frozen || (self.core_lock_waiting && self.disk_sleep))
     }
 }
