@@ -1,6 +1,7 @@
 //! Runbooks written in the project's format the way an outsider would (`tests/runbooks/`): every unsafe one
-//! must fail `firedrill check` by the rule that judges its harm, and every safe variation must pass. Each file
-//! names the incident it is checked against and, when unsafe, the rule expected to catch it.
+//! must fail `firedrill check` by the rule that judges its harm, every safe variation must pass, and every slow
+//! one keeps every rule but the one expectation it names. Each file names the incident it is checked against and,
+//! when unsafe or slow, the rule expected to fail.
 
 use std::path::Path;
 use std::process::Command;
@@ -77,5 +78,23 @@ fn every_safe_variation_passes() {
         let (code, report) = check(&path);
         assert_eq!(code, Some(0), "{} failed: {report}", path.display());
         assert_eq!(report["verdict"], "pass");
+    }
+}
+
+#[test]
+fn every_slow_variation_misses_only_the_expectation_it_names() {
+    for path in files("tests/runbooks/slow") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rule = header(&text, "# Misses: ").expect("each slow file names what it misses");
+        let (code, report) = check(&path);
+        assert_eq!(code, Some(1), "{} passed: {report}", path.display());
+        let failed: Vec<&str> = report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["verdict"] == "fail")
+            .map(|r| r["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, vec![rule.as_str()], "{}", path.display());
     }
 }

@@ -13,6 +13,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
         include_str!("../catalog/vault-stuck-leader.toml"),
     ),
     (
+        "vault-stuck-leader-openbao",
+        include_str!("../catalog/vault-stuck-leader-openbao.toml"),
+    ),
+    (
         "vault-healthy",
         include_str!("../catalog/vault-healthy.toml"),
     ),

@@ -225,6 +225,17 @@ pub struct Hypotheses {
     /// QMP `system_reset`): it reboots the guest inside the same QEMU process, so the PID never changes.
     #[serde(default = "yes")]
     pub qm_reset_is_noop: bool,
+    /// Incident (health 503 at once, standbys erroring at once): the first write stuck on the disk holds Vault's
+    /// core state lock, so `/v1/sys/health`, `vault status` and the standbys' echo hang with it. OpenBao 2.7.2
+    /// measured (DOMAIN.md §9): only the write path hangs; health kept answering 200 until the active node's
+    /// periodic core task took the barrier's write lock and blocked, 5 minutes after the node became active.
+    #[serde(default = "yes")]
+    pub hung_write_holds_core_lock: bool,
+    /// hashicorp/raft#683 (a fix PR, not merged in the versions Vault ships): a leader whose log write stalls past
+    /// its lease steps down. Upstream today (#503): the heartbeats go on and it keeps leading. The runbook
+    /// believes the latter ("raft thinks the leader is alive").
+    #[serde(default)]
+    pub disk_stalled_leader_steps_down: bool,
 }
 
 fn yes() -> bool {
@@ -237,6 +248,8 @@ impl Default for Hypotheses {
             lazy_umount_releases_d_state: true,
             force_delete_corrupts_nfs_client: true,
             qm_reset_is_noop: true,
+            hung_write_holds_core_lock: true,
+            disk_stalled_leader_steps_down: false,
         }
     }
 }

@@ -80,17 +80,7 @@ impl Actuator for SimActuator {
                             })
                             .collect(),
                     ),
-                    Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(|pod| PodInfo {
-                        name: pod.name.clone(),
-                        uid: pod.uid.clone(),
-                        node: pod.node.clone(),
-                        phase: match pod.phase {
-                            PodPhase::Ready => "Running".to_string(),
-                            phase => phase.as_str().to_string(),
-                        },
-                        ready: pod.phase == PodPhase::Ready,
-                        storage: kube::storage_name(pod.storage).to_string(),
-                    })),
+                    Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(pod_info)),
                     // `ps auxf` lists processes: each shows its leader thread's state.
                     Query::Processes { node, pod_uid } => Observation::Processes(
                         w.processes
@@ -157,6 +147,30 @@ impl Actuator for SimActuator {
                             csi_registered: vm.is_some_and(|vm| vm.csi_registered(now_ms)),
                         }
                     }
+                    Query::ActiveEndpoints => Observation::Endpoints(ops::active_endpoints(&w)),
+                    // A standby answers from its own raft configuration, at once, even while the leader it
+                    // names is stuck (OpenBao 2.7.2, DOMAIN.md §9); a pod that does not answer fails the command.
+                    Query::RaftPeers { via } => {
+                        match w.vaults.get(via).filter(|view| view.is_answering()) {
+                            Some(view) => Observation::Peers(
+                                w.scenario
+                                    .voter_names()
+                                    .into_iter()
+                                    .map(|peer| {
+                                        let leads = view.leader.as_deref() == Some(peer.as_str());
+                                        (peer, leads)
+                                    })
+                                    .collect(),
+                            ),
+                            None => {
+                                Observation::ActionFailed(format!("{via}: vault did not answer"))
+                            }
+                        }
+                    }
+                    Query::Pods => Observation::Pods(w.pods.values().map(pod_info).collect()),
+                    Query::FiringAlerts => {
+                        Observation::Alerts(w.firing_alerts.iter().cloned().collect())
+                    }
                     Query::ProbeVoters | Query::ExternalHealth | Query::TestMount { .. } => {
                         unreachable!("handled above")
                     }
@@ -198,6 +212,21 @@ impl Actuator for SimActuator {
 
     fn record(&mut self, event: EventKind) {
         self.world.borrow_mut().record(event);
+    }
+}
+
+/// A pod as `kubectl get pod` shows it: a Ready pod is `Running` with its containers ready.
+fn pod_info(pod: &kube::Pod) -> PodInfo {
+    PodInfo {
+        name: pod.name.clone(),
+        uid: pod.uid.clone(),
+        node: pod.node.clone(),
+        phase: match pod.phase {
+            PodPhase::Ready => "Running".to_string(),
+            phase => phase.as_str().to_string(),
+        },
+        ready: pod.phase == PodPhase::Ready,
+        storage: kube::storage_name(pod.storage).to_string(),
     }
 }
 

@@ -108,6 +108,9 @@ fn simulate(
         .min_message_latency(Duration::from_millis(scenario.sim.min_latency_ms))
         .max_message_latency(Duration::from_millis(scenario.sim.max_latency_ms))
         .rng_seed(schedule.seed)
+        // Room for the handshakes that queue, unanswered, at a frozen process's full accept queue: turmoil
+        // panics past this, where a kernel would drop the SYN.
+        .tcp_capacity(vault::LISTEN_BACKLOG * 4)
         .build();
     {
         let mut w = world.borrow_mut();

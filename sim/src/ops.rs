@@ -63,20 +63,31 @@ pub async fn probe_voters(world: &SharedWorld, timeout: Duration) -> Vec<(String
         .collect()
 }
 
-/// `curl https://vault…/v1/sys/health` through the ingress and the `vault-active` service: with no ready active
-/// endpoint the ingress answers 503, and a backend that never answers becomes a 504.
+/// The `vault-active` Service's endpoints: every pod that carries the `vault-active=true` label, Ready or not,
+/// Terminating or not, since vault-helm sets `publishNotReadyAddresses: true`. Vault sets and clears the label
+/// itself; a pod stuck in a write or frozen keeps it, so it stays an endpoint until its API object is gone.
+pub fn active_endpoints(world: &crate::world::World) -> Vec<String> {
+    world
+        .pods
+        .values()
+        .filter(|pod| world.vault_active_labels.contains(&pod.uid))
+        .map(|pod| pod.name.clone())
+        .collect()
+}
+
+/// `curl https://vault…/v1/sys/health` through the ingress and the `vault-active` Service. kube-proxy picks an
+/// endpoint for each connection, so while an old active pod is still an endpoint the answer flaps between it and
+/// the new one. With no endpoint the ingress answers 503; a backend that never answers becomes a 504.
 pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
     let active = {
-        let w = world.borrow();
-        w.pods
-            .values()
-            .filter(|pod| pod.phase == crate::kube::PodPhase::Ready)
-            .find(|pod| {
-                w.vaults
-                    .get(&pod.name)
-                    .is_some_and(|view| view.role == "leader")
-            })
-            .map(|pod| pod.name.clone())
+        let mut w = world.borrow_mut();
+        let endpoints = active_endpoints(&w);
+        if endpoints.is_empty() {
+            None
+        } else {
+            let index = rand::Rng::random_range(&mut w.kube_proxy_rng, 0..endpoints.len());
+            Some(endpoints[index].clone())
+        }
     };
     let Some(pod) = active else { return 503 };
     let endpoint = Endpoint {
@@ -209,7 +220,13 @@ pub async fn main(world: SharedWorld) -> turmoil::Result {
 }
 
 fn record_alert(world: &SharedWorld, name: &str, firing: bool, detail: String) {
-    world.borrow_mut().record(EventKind::Alert {
+    let mut w = world.borrow_mut();
+    if firing {
+        w.firing_alerts.insert(name.to_string());
+    } else {
+        w.firing_alerts.remove(name);
+    }
+    w.record(EventKind::Alert {
         name: name.to_string(),
         state: if firing {
             AlertState::Firing

@@ -41,6 +41,14 @@ pub struct World {
     logs: BTreeMap<String, VecDeque<String>>,
     /// The StatefulSet pod template's `fsGroupChangePolicy`: pods created from now on get it.
     pub fs_group_change_policy: firedrill_scenarios::scenario::FsGroupChangePolicy,
+    /// The readiness probe of each pod incarnation, by uid.
+    pub readiness: BTreeMap<String, crate::kube::ReadinessProbe>,
+    /// Pod incarnations (uids) that carry the `vault-active=true` label, which Vault sets and clears itself.
+    pub vault_active_labels: std::collections::BTreeSet<String>,
+    /// kube-proxy's choice of endpoint for each connection to a Service, drawn from the seed.
+    pub kube_proxy_rng: rand_chacha::ChaCha8Rng,
+    /// The alerts firing now, as Alertmanager's API lists them.
+    pub firing_alerts: std::collections::BTreeSet<String>,
     /// Host software to stop or (re)start, carried out by the driver between steps.
     pub host_ops: Vec<HostOp>,
     /// The turmoil hosts registered so far (pod incarnations, by uid): what the cluster's DNS can answer.
@@ -81,6 +89,10 @@ impl World {
             last_external_health: None,
             logs: BTreeMap::new(),
             fs_group_change_policy: scenario.topology.fs_group_change_policy,
+            readiness: BTreeMap::new(),
+            vault_active_labels: std::collections::BTreeSet::new(),
+            kube_proxy_rng: rand::SeedableRng::seed_from_u64(schedule.component_seed("kube-proxy")),
+            firing_alerts: std::collections::BTreeSet::new(),
             host_ops: Vec::new(),
             hosts: std::collections::BTreeSet::new(),
             next_pid: 4000,

@@ -61,6 +61,7 @@ fn schedules() -> impl Strategy<Value = Schedule> {
                     lazy_umount_releases_d_state: beliefs[0],
                     force_delete_corrupts_nfs_client: beliefs[1],
                     qm_reset_is_noop: beliefs[2],
+                    ..Hypotheses::default()
                 },
                 stale_bootdisk_nodes: nodes
                     .iter()

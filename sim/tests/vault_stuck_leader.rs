@@ -53,13 +53,37 @@ fn the_stuck_leader_is_detected_and_the_safe_sequence_recovers() {
             onset < detected && detected < recovered,
             "seed {seed}: {onset} {detected} {recovered}"
         );
-        // The standbys logged what the incident's standbys logged.
-        assert!(
-            trace.iter().any(|e| matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains("msgpack decode error [pos 0]: i/o timeout"))),
-            "seed {seed}: no msgpack error in the standby logs"
-        );
-        // The leader kept heartbeating while stuck: no other voter led until the runbook acted.
+        // Until the runbook acts, the standbys' only errors are their gRPC echoes to the stuck active node: the
+        // leader heartbeats, so no standby makes a raft RPC to it, and a msgpack `[pos 0]` line cannot appear.
         let first_action = verdict.actions.first().expect("the runbook acted").t_ms;
+        let logs_before = |needle: &str| {
+            trace.iter().any(|e| {
+                e.t_ms < first_action
+                    && matches!(&e.kind, EventKind::PodLog { message, .. } if message.contains(needle))
+            })
+        };
+        assert!(
+            logs_before("forwarding: error sending echo request to active node: rpc error: code = DeadlineExceeded"),
+            "seed {seed}: the standbys' echoes never failed"
+        );
+        assert!(
+            !logs_before("msgpack"),
+            "seed {seed}: a msgpack error with no raft RPC against the stuck node"
+        );
+        // Every msgpack line comes from a raft RPC that timed out.
+        for event in trace.iter() {
+            if let EventKind::PodLog { message, .. } = &event.kind {
+                if message.contains("msgpack decode error") {
+                    assert!(
+                        message.starts_with("raft: failed to")
+                            && message.contains("[pos 0]")
+                            && message.contains("i/o timeout"),
+                        "seed {seed}: {message}"
+                    );
+                }
+            }
+        }
+        // The leader kept heartbeating while stuck: no other voter led until the runbook acted.
         let leaders_between = trace.iter().filter(|e| {
             e.t_ms > onset
                 && e.t_ms < first_action

@@ -87,6 +87,7 @@ fn stuck_leader_with(runbook: &str) -> (Scenario, Schedule) {
         lazy_umount_releases_d_state: false,
         force_delete_corrupts_nfs_client: false,
         qm_reset_is_noop: false,
+        ..schedule.hypotheses.clone()
     };
     schedule.stale_bootdisk_nodes.clear();
     (scenario, schedule)

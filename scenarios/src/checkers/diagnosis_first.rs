@@ -19,7 +19,10 @@ fn supports(diagnosis: Diagnosis, fact: &str) -> bool {
     match diagnosis {
         Diagnosis::StuckLeader => matches!(
             fact,
-            "one_voter_stuck" | "stuck_is_leader" | "standby_logs_msgpack"
+            "one_voter_stuck"
+                | "stuck_is_leader"
+                | "standby_logs_msgpack"
+                | "standby_logs_rpc_errors"
         ),
         Diagnosis::PlannedChange => matches!(fact, "health_200" | "health_sustained"),
     }

@@ -54,6 +54,14 @@ pub enum Query {
     NodeStatus { node: String },
     /// `kubectl describe pod`: the kubelet's events for the pod, oldest first.
     PodEvents { pod: String },
+    /// `kubectl get endpoints -n vault vault-active -o yaml` (seed 000 §0.3): the pods the active Service sends to.
+    ActiveEndpoints,
+    /// `vault operator raft list-peers` through one pod (seed 000 §5).
+    RaftPeers { via: String },
+    /// `kubectl get pods -n vault -l app.kubernetes.io/name=vault` (seed 000 §5, "all pods 2/2").
+    Pods,
+    /// Alertmanager's firing alerts whose name starts with `Vault` (seed 000 §5, "no alerts fired").
+    FiringAlerts,
 }
 
 /// Changes to the world. Every action is destructive in the sense of DOMAIN.md §7.
@@ -115,6 +123,13 @@ pub enum Observation {
         ready: bool,
         csi_registered: bool,
     },
+    /// The pods behind the `vault-active` Service.
+    Endpoints(Vec<String>),
+    /// Raft's configuration as one node sees it: each server and whether it is the leader.
+    Peers(Vec<(String, bool)>),
+    Pods(Vec<PodInfo>),
+    /// Names of firing alerts.
+    Alerts(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,12 +227,21 @@ impl Query {
             Query::BootOrder { .. } => Activity::CheckBootOrder,
             Query::NodeStatus { .. } => Activity::NodeStatus,
             Query::PodEvents { .. } => Activity::PodEvents,
+            Query::ActiveEndpoints => Activity::ActiveEndpoints,
+            Query::RaftPeers { .. } => Activity::ListPeers,
+            Query::Pods => Activity::ListPods,
+            Query::FiringAlerts => Activity::FiringAlerts,
         }
     }
 
     pub fn target(&self) -> String {
         match self {
-            Query::ProbeVoters | Query::ExternalHealth => String::new(),
+            Query::ProbeVoters
+            | Query::ExternalHealth
+            | Query::ActiveEndpoints
+            | Query::Pods
+            | Query::FiringAlerts => String::new(),
+            Query::RaftPeers { via } => via.clone(),
             Query::RaftLeader { via } => via.clone(),
             Query::Logs { pod, .. } | Query::Pod { pod } | Query::PodEvents { pod } => pod.clone(),
             Query::Processes { node, pod_uid } | Query::Mounts { node, pod_uid } => {
@@ -278,6 +302,32 @@ impl Observation {
                 ready,
                 csi_registered,
             } => format!("ready={ready} csi={csi_registered}"),
+            Observation::Endpoints(pods) | Observation::Alerts(pods) => {
+                if pods.is_empty() {
+                    "none".into()
+                } else {
+                    pods.join(" ")
+                }
+            }
+            Observation::Peers(peers) => peers
+                .iter()
+                .map(|(name, leader)| {
+                    format!("{name}={}", if *leader { "leader" } else { "follower" })
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Observation::Pods(pods) => pods
+                .iter()
+                .map(|pod| {
+                    format!(
+                        "{}={}/{}",
+                        pod.name,
+                        pod.phase,
+                        if pod.ready { "2/2" } else { "1/2" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }

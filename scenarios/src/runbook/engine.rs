@@ -220,6 +220,16 @@ impl Engine {
             Verb::PodEvents => Command::Observe(Query::PodEvents {
                 pod: pod.ok_or_else(|| missing("pod"))?,
             }),
+            Verb::ActiveEndpoints => Command::Observe(Query::ActiveEndpoints),
+            Verb::ListPeers => Command::Observe(Query::RaftPeers {
+                via: self
+                    .facts
+                    .standby
+                    .clone()
+                    .ok_or_else(|| missing("standby"))?,
+            }),
+            Verb::ListPods => Command::Observe(Query::Pods),
+            Verb::FiringAlerts => Command::Observe(Query::FiringAlerts),
             Verb::SetFsGroupChangePolicy => Command::Act(Action::SetFsGroupChangePolicy {
                 policy: step.fs_group_change_policy.expect("validated"),
             }),

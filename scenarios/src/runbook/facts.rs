@@ -11,6 +11,8 @@ pub struct Facts {
     pub standby: Option<String>,
     pub leader: Option<String>,
     pub logs_msgpack: bool,
+    /// The standby's log shows repeated lines the seed's own grep matches (`grep -iE 'msgpack|decode|rpc'`).
+    pub logs_rpc_errors: bool,
     pub confirmed: bool,
     /// The pod the diagnosis named, as first seen.
     pub original_pod: Option<PodInfo>,
@@ -28,6 +30,14 @@ pub struct Facts {
     pub node_ready: bool,
     /// The latest kubelet event for the pod says its volume is still not set up because of the fsGroup walk.
     pub chown_loop: bool,
+    /// The pods behind `vault-active`, as last listed.
+    pub active_endpoints: Option<Vec<String>>,
+    /// `list-peers` as last answered: each server and whether it leads.
+    pub peers: Option<Vec<(String, bool)>>,
+    /// Every vault pod as last listed.
+    pub pods: Option<Vec<PodInfo>>,
+    /// The firing `Vault*` alerts as last listed.
+    pub alerts: Option<Vec<String>>,
     /// For each fact, the latest observation that bore on it: what a confirmation cites as its evidence.
     pub evidence: BTreeMap<&'static str, Evidence>,
 }
@@ -37,7 +47,7 @@ fn facts_observed_by(query: &Query) -> &'static [&'static str] {
     match query {
         Query::ProbeVoters => &["one_voter_stuck"],
         Query::RaftLeader { .. } => &["stuck_is_leader"],
-        Query::Logs { .. } => &["standby_logs_msgpack"],
+        Query::Logs { .. } => &["standby_logs_msgpack", "standby_logs_rpc_errors"],
         Query::Pod { .. } => &[
             "pod_terminating",
             "pod_replaced",
@@ -53,6 +63,10 @@ fn facts_observed_by(query: &Query) -> &'static [&'static str] {
         Query::BootOrder { .. } => &["bootdisk_ok"],
         Query::NodeStatus { .. } => &["node_ready"],
         Query::PodEvents { .. } => &["chown_loop"],
+        Query::ActiveEndpoints => &["active_endpoint_stuck", "active_endpoints_single"],
+        Query::RaftPeers { .. } => &["peers_have_leader"],
+        Query::Pods => &["all_pods_ready"],
+        Query::FiringAlerts => &["vault_alerts_quiet"],
     }
 }
 
@@ -102,6 +116,16 @@ impl Facts {
                 self.logs_msgpack = lines
                     .iter()
                     .any(|line| line.contains("msgpack decode error"));
+                self.logs_rpc_errors = lines
+                    .iter()
+                    .filter(|line| {
+                        let line = line.to_ascii_lowercase();
+                        ["msgpack", "decode", "rpc"]
+                            .iter()
+                            .any(|word| line.contains(word))
+                    })
+                    .count()
+                    >= 2;
             }
             (Query::Pod { .. }, Observation::Pod(pod)) => {
                 if self.original_pod.is_none() {
@@ -118,6 +142,22 @@ impl Facts {
                         && (event.contains("timed out waiting for the condition")
                             || event.contains("MountVolume.SetUp failed"))
                 });
+            }
+            (Query::ActiveEndpoints, Observation::Endpoints(pods)) => {
+                self.active_endpoints = Some(pods.clone())
+            }
+            (Query::RaftPeers { .. }, Observation::Peers(peers)) => {
+                self.peers = Some(peers.clone())
+            }
+            (Query::Pods, Observation::Pods(pods)) => self.pods = Some(pods.clone()),
+            (Query::FiringAlerts, Observation::Alerts(alerts)) => {
+                self.alerts = Some(
+                    alerts
+                        .iter()
+                        .filter(|name| name.starts_with("Vault"))
+                        .cloned()
+                        .collect(),
+                )
             }
             (
                 Query::DStateProcesses { .. } | Query::DStateThreads { .. },
@@ -183,6 +223,22 @@ impl Facts {
                 self.leader.is_some() && self.leader.as_ref() == self.stuck.first()
             }
             "standby_logs_msgpack" => self.logs_msgpack,
+            "standby_logs_rpc_errors" => self.logs_rpc_errors,
+            "active_endpoint_stuck" => self
+                .active_endpoints
+                .as_ref()
+                .is_some_and(|pods| self.stuck.first().is_some_and(|stuck| pods.contains(stuck))),
+            "active_endpoints_single" => self
+                .active_endpoints
+                .as_ref()
+                .is_some_and(|pods| pods.len() == 1),
+            "peers_have_leader" => self.peers.as_ref().is_some_and(|peers| {
+                !peers.is_empty() && peers.iter().filter(|(_, leader)| *leader).count() == 1
+            }),
+            "all_pods_ready" => self.pods.as_ref().is_some_and(|pods| {
+                !pods.is_empty() && pods.iter().all(|pod| pod.ready && pod.phase == "Running")
+            }),
+            "vault_alerts_quiet" => self.alerts.as_ref().is_some_and(|alerts| alerts.is_empty()),
             "confirmed" => self.confirmed,
             "pod_terminating" => pod_is(&|original, current| {
                 original.uid == current.uid && current.phase == "Terminating"

@@ -108,6 +108,14 @@ pub enum Verb {
     NodeStatus,
     /// The kubelet's events for the pod (`kubectl describe pod`): volume setup, the fsGroup walk.
     PodEvents,
+    /// `kubectl get endpoints vault-active` (seed 000 §0.3).
+    ActiveEndpoints,
+    /// `vault operator raft list-peers` through a standby (seed 000 §5).
+    ListPeers,
+    /// `kubectl get pods -l app.kubernetes.io/name=vault` (seed 000 §5).
+    ListPods,
+    /// Alertmanager's firing `Vault*` alerts (seed 000 §5).
+    FiringAlerts,
     // Actions.
     DeletePod,
     ForceDeletePod,
@@ -146,6 +154,7 @@ pub const FACTS: &[&str] = &[
     "one_voter_stuck",
     "stuck_is_leader",
     "standby_logs_msgpack",
+    "standby_logs_rpc_errors",
     "confirmed",
     "pod_terminating",
     "pod_replaced",
@@ -161,6 +170,11 @@ pub const FACTS: &[&str] = &[
     "node_ready",
     "chown_loop",
     "pod_ready_on_block_storage",
+    "active_endpoint_stuck",
+    "active_endpoints_single",
+    "peers_have_leader",
+    "all_pods_ready",
+    "vault_alerts_quiet",
 ];
 
 impl RunbookFile {

@@ -14,6 +14,8 @@ use firedrill_scenarios::EventKind;
 const CONTAINER_CREATE_MS: u64 = 2_000;
 /// Back-off before a crashed container is started again.
 const CONTAINER_RESTART_MS: u64 = 10_000;
+/// The `sleep` in vault-helm's preStop hook before it sends Vault SIGTERM.
+const PRESTOP_SLEEP_MS: u64 = 5_000;
 /// Where the NFS server exports the volumes, inside the simulation only.
 const NFS_EXPORT: &str = "nfs-server:/srv/nfs";
 /// The node lifecycle controller marks a node NotReady when its kubelet has not posted status for this long
@@ -92,7 +94,7 @@ pub fn tick(world: &mut World) {
         {
             try_start_container(world, name, false);
         }
-        update_readiness(world, name);
+        super::readiness::update(world, name);
     }
 }
 
@@ -139,7 +141,7 @@ fn schedule(world: &mut World, name: &str) {
     }
 }
 
-fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
+pub(super) fn set_phase(world: &mut World, name: &str, phase: PodPhase) {
     let Some(pod) = world.pods.get_mut(name) else {
         return;
     };
@@ -359,31 +361,6 @@ fn try_start_container(world: &mut World, name: &str, initial: bool) {
     set_phase(world, name, PodPhase::Running);
 }
 
-/// Readiness follows `vault status`: unsealed and answering. A process blocked on its disk does not answer.
-fn update_readiness(world: &mut World, name: &str) {
-    let Some(pod) = world.pods.get(name) else {
-        return;
-    };
-    if !matches!(pod.phase, PodPhase::Running | PodPhase::Ready) {
-        return;
-    }
-    let node_up = world.vms.get(&pod.node).is_none_or(|vm| vm.node_ready());
-    let ready = node_up
-        && world
-            .vaults
-            .get(name)
-            .is_some_and(|view| view.uid == pod.uid && view.is_answering());
-    set_phase(
-        world,
-        name,
-        if ready {
-            PodPhase::Ready
-        } else {
-            PodPhase::Running
-        },
-    );
-}
-
 /// Advances the termination of one pod incarnation: TERM, then KILL after the grace period, then teardown once
 /// nothing runs. `in_api` tells a graceful deletion (the API object stays Terminating until teardown) from an
 /// incarnation the API already dropped (force-deleted), which the kubelet kills all the same.
@@ -392,14 +369,18 @@ fn terminate_step(world: &mut World, pod: &Pod, now_ms: u64, in_api: bool) {
     let Some(termination) = pod.termination.clone() else {
         return;
     };
-    if !termination.term_sent {
+    // vault-helm's preStop hook is `sleep 5 && kill -SIGTERM $(pidof vault)`: PID 1 is `/bin/sh -ec`, which
+    // ignores the kubelet's SIGTERM, so Vault hears of the deletion only from the hook, 5 s in. What Vault does
+    // with it (close 8200, then shut down unless its core is stuck) is its own business (`vault/node.rs`).
+    if !termination.term_sent && now_ms >= termination.requested_ms.saturating_add(PRESTOP_SLEEP_MS)
+    {
         set_termination(world, &pod.uid, |t| t.term_sent = true);
-        // TERM is a signal: a process whose thread is in D state does not act on it until it wakes.
-        let stoppable = world.processes.iter().any(|p| {
-            p.pod_uid == pod.uid && p.is_vault_io_thread() && p.state != ProcessState::DiskSleep
-        });
-        if stoppable {
-            exit_container(world, &pod.uid);
+        if let Some(view) = world
+            .vaults
+            .get_mut(name)
+            .filter(|view| view.uid == pod.uid)
+        {
+            view.sigterm_received_ms.get_or_insert(now_ms);
         }
     }
     if !termination.kill_sent

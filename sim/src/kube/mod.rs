@@ -4,6 +4,7 @@ mod api;
 mod claims;
 mod fs_group;
 mod kubelet;
+mod readiness;
 mod scheduler;
 
 pub use api::{
@@ -15,6 +16,7 @@ pub use fs_group::Ownership;
 pub use kubelet::{
     exit_container, nfs_mount_hangs, record_process, start_cluster, tick, NODE_MONITOR_GRACE_MS,
 };
+pub use readiness::ReadinessProbe;
 
 /// A Kubernetes node (a VM).
 #[derive(Clone, Debug)]

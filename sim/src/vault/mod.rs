@@ -6,7 +6,7 @@ mod raft;
 mod rpc;
 
 pub use health::API_PORT;
-pub use node::main;
+pub use node::{main, LISTEN_BACKLOG};
 pub use raft::PersistentState;
 
 /// The live view of one Vault process that `kubectl exec … vault status` and readiness see.
@@ -29,6 +29,14 @@ pub struct VaultView {
     /// Fsyncs completed so far. A request waiting for the core lock waits for the fsync in progress to finish,
     /// not for a moment with no fsync at all, so a slow disk delays answers without starving them.
     pub completed_fsyncs: u64,
+    /// A task holding (or waiting for) Vault's core state lock is waiting on a write: `/v1/sys/health`, the
+    /// standbys' echo and `vault status` wait with it. Which task that is depends on the run's belief
+    /// `hypotheses.hung_write_holds_core_lock`: every write at once (the incident), or only the active node's
+    /// periodic barrier task (OpenBao 2.7.2, measured) and a shutdown.
+    pub core_lock_waiting: bool,
+    /// When the preStop hook's `kill -SIGTERM $(pidof vault)` reached the process (vault-helm: `sleep 5` first;
+    /// PID 1 is `/bin/sh -ec`, which ignores SIGTERM).
+    pub sigterm_received_ms: Option<u64>,
 }
 
 impl VaultView {
@@ -44,11 +52,14 @@ impl VaultView {
             frozen: false,
             active_unreachable: false,
             completed_fsyncs: 0,
+            core_lock_waiting: false,
+            sigterm_received_ms: None,
         }
     }
 
-    /// Whether `vault status` would answer: unsealed, and not stuck in the kernel or killed.
+    /// Whether `vault status` would answer: unsealed, not killed, and not waiting for the core lock behind a
+    /// write that is stuck in the kernel. A slow write only delays the answer.
     pub fn is_answering(&self) -> bool {
-        !self.sealed && !self.disk_sleep && !self.frozen
+        !(self.sealed || self.frozen || (self.core_lock_waiting && self.disk_sleep))
     }
 }

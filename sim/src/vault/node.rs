@@ -5,8 +5,8 @@
 //! votes, forwarded requests) can block on an fsync while the heartbeat tasks keep running, so followers keep
 //! the blocked leader and never elect another.
 
-use super::raft::{AppendRequest, RaftCore, Role};
-use super::rpc::{read_frame, write_frame, PeerClient, Rpc};
+use super::raft::{AppendRequest, RaftCore, Role, VoteAnswer, VoteOutcome, VoteRequest};
+use super::rpc::{read_frame, write_frame, CallError, PeerClient, Rpc};
 use super::VaultView;
 use crate::storage::{fsync, FsyncError};
 use crate::world::SharedWorld;
@@ -22,11 +22,30 @@ use turmoil::net::{TcpListener, TcpStream};
 
 pub const CLUSTER_PORT: u16 = 8201;
 
+/// Vault's raft `NetworkTransport` timeout (`physical/raft/raft.go`): how long a raft RPC waits for its answer.
+const RAFT_TRANSPORT_TIMEOUT_MS: u64 = 10_000;
+/// A standby's echo to the active node over the cluster port's gRPC, and its deadline: the period at which the
+/// incident's standbys logged their errors.
+const ECHO_INTERVAL_MS: u64 = 2_000;
+/// How long after becoming active the periodic core task first takes the barrier's write lock and writes, and
+/// then how often: measured on OpenBao 2.7.2, whose health stopped answering 5 minutes after the node became
+/// active under a write hang (DOMAIN.md §9).
+const BARRIER_TASK_INTERVAL_MS: u64 = 300_000;
+/// How often a task waiting for the core lock re-checks it, and how often Vault notices a signal.
+const CORE_LOCK_RETRY_MS: u64 = 50;
+const SIGNAL_POLL_MS: u64 = 500;
+/// The kernel's accept queue of a listening socket: `net.core.somaxconn`, 4096 since Linux 5.4, which Go passes
+/// to `listen`. A frozen process accepts nothing, so once this many handshakes have completed, new connects
+/// time out instead.
+pub const LISTEN_BACKLOG: usize = 4_096;
+
 /// Raft timings derived from Vault's `performance_multiplier`, as Vault scales hashicorp/raft's defaults.
 #[derive(Clone, Copy)]
 struct Timing {
     election_timeout_ms: u64,
     heartbeat_interval_ms: u64,
+    /// hashicorp/raft's LeaderLeaseTimeout, scaled like the others.
+    leader_lease_ms: u64,
     rpc_deadline_ms: u64,
     forward_interval_ms: u64,
     write_interval_ms: u64,
@@ -50,6 +69,16 @@ pub(super) struct Node {
     pub pod: String,
     pub uid: String,
     pub vault_reports_standby_no_active: bool,
+    /// `hypotheses.hung_write_holds_core_lock`: every write holds Vault's core state lock while it waits.
+    write_holds_core_lock: bool,
+    /// `hypotheses.disk_stalled_leader_steps_down` (hashicorp/raft#683).
+    steps_down_on_disk_stall: bool,
+    /// The accept queue of each listener once nothing accepts.
+    pub listen_backlog: usize,
+    /// When the log write in progress started, if one is.
+    write_started_ms: Cell<Option<u64>>,
+    /// SIGTERM closed the API listener (8200): Vault stops its listeners first on shutdown.
+    pub api_closed: Notify,
     raft: RefCell<RaftCore>,
     inbox: mpsc::UnboundedSender<Inbound>,
     timing: Timing,
@@ -104,6 +133,7 @@ impl Node {
             view.term = term;
             view.leader = leader;
         });
+        self.sync_active_label();
         if self.published.get() != (role, term) {
             self.published.set((role, term));
             self.world.borrow_mut().record(EventKind::RaftRole {
@@ -112,6 +142,73 @@ impl Node {
                 term,
             });
         }
+    }
+
+    /// Vault's `service_registration "kubernetes"` labels the active pod `vault-active=true` and clears the
+    /// label when it stops being active. Clearing goes through the core's step-down, which waits for the state
+    /// lock that a blocked write holds, so a node stuck in a write keeps its label (and a frozen one never runs
+    /// this at all).
+    fn sync_active_label(&self) {
+        let leading = self.raft.borrow().role == Role::Leader;
+        let blocked = self.view().is_some_and(|view| view.blocked);
+        let mut world = self.world.borrow_mut();
+        if leading {
+            world.vault_active_labels.insert(self.uid.clone());
+        } else if !blocked {
+            world.vault_active_labels.remove(&self.uid);
+        }
+    }
+
+    /// Waits until no task holds Vault's core lock behind a write. A request waits for the write in progress to
+    /// finish, not for a moment with no write at all, so a slow disk delays answers without starving them. A
+    /// frozen process never answers.
+    pub async fn wait_for_core_lock(&self) {
+        let mut holder = None;
+        loop {
+            let Some(view) = self.view().filter(|view| !view.frozen) else {
+                return std::future::pending().await;
+            };
+            let first = *holder.get_or_insert(view.completed_fsyncs);
+            if !(view.core_lock_waiting && view.blocked && view.completed_fsyncs == first) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(CORE_LOCK_RETRY_MS)).await;
+        }
+    }
+
+    /// Waits for the log write in progress, if any, to finish (or for ever, if the process freezes).
+    async fn wait_for_write_in_progress(&self) {
+        let mut holder = None;
+        loop {
+            let Some(view) = self.view().filter(|view| !view.frozen) else {
+                return std::future::pending().await;
+            };
+            let first = *holder.get_or_insert(view.completed_fsyncs);
+            if !(view.blocked && view.completed_fsyncs == first) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(CORE_LOCK_RETRY_MS)).await;
+        }
+    }
+
+    /// The log write in progress has outlasted the leader lease.
+    fn disk_stalled_past_lease(&self) -> bool {
+        self.write_started_ms.get().is_some_and(|started_ms| {
+            self.now_ms().saturating_sub(started_ms) >= self.timing.leader_lease_ms
+        })
+    }
+
+    /// Logs a raft RPC that failed, as hashicorp/raft's net_transport reports it: a deadline that passed before
+    /// the answer's first byte is msgpack's `[pos 0]` decode error.
+    fn log_rpc_failure(&self, what: &str, peer: &str, error: &CallError) {
+        let error = match error {
+            CallError::Timeout => format!(
+                "msgpack decode error [pos 0]: read tcp {}->{peer}:{CLUSTER_PORT}: i/o timeout",
+                self.pod
+            ),
+            CallError::Io(error) => error.to_string(),
+        };
+        self.log(&format!("raft: {what}: peer={peer} error=\"{error}\""));
     }
 
     fn log(&self, message: &str) {
@@ -125,7 +222,17 @@ impl Node {
 
     /// Makes the in-memory Raft state durable. An I/O error is fatal to Vault, as a failed log write is.
     async fn persist(&self) -> Result<(), FsyncError> {
-        match fsync(&self.world, &self.pod, &self.uid).await {
+        self.write_started_ms.set(Some(self.now_ms()));
+        if self.write_holds_core_lock {
+            self.update_view(|view| view.core_lock_waiting = true);
+        }
+        let result = fsync(&self.world, &self.pod, &self.uid).await;
+        self.write_started_ms.set(None);
+        if self.write_holds_core_lock {
+            self.update_view(|view| view.core_lock_waiting = false);
+        }
+        self.sync_active_label();
+        match result {
             Ok(()) => {
                 let mut world = self.world.borrow_mut();
                 let volume = world.volumes.entry(self.pod.clone()).or_default();
@@ -155,7 +262,7 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
         // No container runs for this incarnation (yet): nothing to do until the kubelet starts one.
         return std::future::pending().await;
     }
-    let (timing, unseal_ms, peers, seed, designated_leader, persistent, standby_474) = {
+    let (timing, unseal_ms, peers, seed, designated_leader, persistent, standby_474, beliefs) = {
         let w = world.borrow();
         let topology = &w.scenario.topology;
         // Saturating, and at least 1: a schedule handed in directly skips the file's range check.
@@ -166,8 +273,9 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
         let timing = Timing {
             election_timeout_ms: base_ms,
             heartbeat_interval_ms: base_ms / 10,
-            rpc_deadline_ms: 2_000,
-            forward_interval_ms: 2_000,
+            leader_lease_ms: base_ms / 2,
+            rpc_deadline_ms: RAFT_TRANSPORT_TIMEOUT_MS,
+            forward_interval_ms: ECHO_INTERVAL_MS,
             write_interval_ms: topology.write_interval_ms,
         };
         let peers: Vec<String> = w
@@ -184,6 +292,10 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
             w.schedule.leader == pod,
             w.volumes.get(&pod).cloned().unwrap_or_default(),
             version_at_least(&topology.vault_version, 1, 19),
+            (
+                w.schedule.hypotheses.hung_write_holds_core_lock,
+                w.schedule.hypotheses.disk_stalled_leader_steps_down,
+            ),
         )
     };
     let (inbox, inbox_rx) = mpsc::unbounded_channel();
@@ -194,6 +306,11 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
         pod: pod.clone(),
         uid,
         vault_reports_standby_no_active: standby_474,
+        write_holds_core_lock: beliefs.0,
+        steps_down_on_disk_stall: beliefs.1,
+        listen_backlog: LISTEN_BACKLOG,
+        write_started_ms: Cell::new(None),
+        api_closed: Notify::new(),
         raft: RefCell::new(RaftCore::new(&pod, peers, persistent, now_ms)),
         inbox,
         timing,
@@ -202,9 +319,15 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
         published: Cell::new((Role::Follower, u64::MAX)),
     });
     spawn_local(super::health::serve(node.clone()));
+    spawn_local(watch_for_sigterm(node.clone()));
     tokio::time::sleep(Duration::from_millis(unseal_ms)).await;
+    if node.is_frozen() {
+        return std::future::pending().await;
+    }
     node.update_view(|view| view.sealed = false);
     node.log("core: vault is unsealed");
+    // A sealed Vault has not set up raft: its election timer starts now, not when the process started.
+    node.raft.borrow_mut().last_contact_ms = node.now_ms();
     node.publish();
     spawn_local(rpc_server(node.clone()));
     spawn_local(forward_loop(node.clone()));
@@ -216,6 +339,29 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Resu
     };
     main_loop(node, inbox_rx, first_timeout_ms).await;
     std::future::pending().await
+}
+
+/// Vault's shutdown on SIGTERM (`command/server.go`): stop the API listeners first, so 8200 refuses connections;
+/// then seal, which takes the core's state lock. The cluster port keeps accepting and the heartbeat tasks go on
+/// meanwhile. A core whose write is stuck never gets the lock, so it never exits: only SIGKILL ends it.
+async fn watch_for_sigterm(node: Rc<Node>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(SIGNAL_POLL_MS)).await;
+        let Some(view) = node.view().filter(|view| !view.frozen) else {
+            return;
+        };
+        if view.sigterm_received_ms.is_some() {
+            break;
+        }
+    }
+    node.log("core: shutdown triggered, stopping listeners");
+    node.api_closed.notify_one();
+    node.update_view(|view| view.core_lock_waiting = true);
+    node.wait_for_write_in_progress().await;
+    node.log("core: vault is sealed; shutting down");
+    let mut world = node.world.borrow_mut();
+    world.vault_active_labels.remove(&node.uid);
+    crate::kube::exit_container(&mut world, &node.uid);
 }
 
 /// Raft's main loop: every log write, vote and forwarded request goes through here, and it blocks on fsync.
@@ -264,11 +410,9 @@ async fn main_loop(
                         .last_contact_ms
                         .saturating_add(election_timeout_ms)
                 {
-                    let request = node.raft.borrow_mut().become_candidate(now_ms);
+                    node.log("raft: heartbeat timeout reached, starting election");
+                    let request = node.raft.borrow_mut().become_pre_candidate(now_ms);
                     node.publish();
-                    if node.persist().await.is_err() {
-                        return;
-                    }
                     request_votes(&node, request);
                     election_timeout_ms = node.random_election_timeout_ms();
                 }
@@ -309,17 +453,27 @@ async fn handle(
                     candidate,
                     last_index,
                     last_term,
+                    pre_vote,
                 } => {
-                    let (answer, persist) = node
-                        .raft
-                        .borrow_mut()
-                        .on_vote_request(term, &candidate, last_index, last_term);
-                    if matches!(answer, Rpc::VoteResponse { granted: true, .. }) {
+                    let (answer, persist) = node.raft.borrow_mut().on_vote_request(VoteRequest {
+                        term,
+                        candidate: &candidate,
+                        last_index,
+                        last_term,
+                        pre_vote,
+                    });
+                    if matches!(
+                        answer,
+                        Rpc::VoteResponse {
+                            granted: true,
+                            pre_vote: false,
+                            ..
+                        }
+                    ) {
                         node.raft.borrow_mut().last_contact_ms = now_ms;
                     }
                     (answer, persist)
                 }
-                Rpc::Forward { .. } => (Rpc::ForwardResponse, false),
                 _ => return Ok(()),
             };
             if persist {
@@ -331,14 +485,31 @@ async fn handle(
         Inbound::VoteResult {
             from,
             election_term,
-            answer: Rpc::VoteResponse { term, granted },
+            answer:
+                Rpc::VoteResponse {
+                    term,
+                    granted,
+                    pre_vote,
+                },
         } => {
-            let elected =
-                node.raft
-                    .borrow_mut()
-                    .on_vote_response(&from, term, granted, election_term);
+            let outcome = node.raft.borrow_mut().on_vote_response(
+                &from,
+                VoteAnswer {
+                    term,
+                    granted,
+                    pre_vote,
+                },
+                election_term,
+            );
             node.publish();
-            if elected {
+            if outcome == VoteOutcome::PreVoteWon {
+                let request = node.raft.borrow_mut().become_candidate(now_ms);
+                node.publish();
+                node.persist().await?;
+                request_votes(node, request);
+                return Ok(());
+            }
+            if outcome == VoteOutcome::Elected {
                 node.log(&format!(
                     "core: acquired lock, enabling active operation (term {election_term})"
                 ));
@@ -366,8 +537,13 @@ async fn handle(
 }
 
 fn request_votes(node: &Rc<Node>, request: Rpc) {
-    let Rpc::RequestVote { term, .. } = request else {
+    let Rpc::RequestVote { term, pre_vote, .. } = request else {
         unreachable!("become_candidate returns a RequestVote")
+    };
+    let what = if pre_vote {
+        "requestPreVote"
+    } else {
+        "requestVote"
     };
     let peers = node.raft.borrow().peers.clone();
     for peer in peers {
@@ -376,12 +552,17 @@ fn request_votes(node: &Rc<Node>, request: Rpc) {
         spawn_local(async move {
             let mut client = PeerClient::new(&node.world, &peer, CLUSTER_PORT);
             let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
-            if let Ok(answer) = client.call(&request, deadline).await {
-                let _ = node.inbox.send(Inbound::VoteResult {
-                    from: peer,
-                    election_term: term,
-                    answer,
-                });
+            match client.call(&request, deadline).await {
+                Ok(answer) => {
+                    let _ = node.inbox.send(Inbound::VoteResult {
+                        from: peer,
+                        election_term: term,
+                        answer,
+                    });
+                }
+                Err(error) => {
+                    node.log_rpc_failure(&format!("failed to make {what} RPC"), &peer, &error)
+                }
             }
         });
     }
@@ -399,6 +580,25 @@ fn start_leading(node: &Rc<Node>, term: u64) {
         spawn_local(replicate_to(node.clone(), peer.clone(), term));
         spawn_local(heartbeat_to(node.clone(), peer, term));
     }
+    spawn_local(barrier_task(node.clone(), term));
+}
+
+/// The active node's periodic core task: it takes the barrier's write lock and writes. Its write goes through
+/// raft, so while the log write in progress is stuck, it waits holding the lock, and with it every request that
+/// needs the core (health, the standbys' echo). Under the incident's belief every write holds the lock already.
+async fn barrier_task(node: Rc<Node>, term: u64) {
+    if node.write_holds_core_lock {
+        return;
+    }
+    loop {
+        tokio::time::sleep(Duration::from_millis(BARRIER_TASK_INTERVAL_MS)).await;
+        if node.is_frozen() || !still_leading(&node, term) {
+            return;
+        }
+        node.update_view(|view| view.core_lock_waiting = true);
+        node.wait_for_write_in_progress().await;
+        node.update_view(|view| view.core_lock_waiting = false);
+    }
 }
 
 async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
@@ -414,12 +614,15 @@ async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
             behind.then(|| raft.append_for(&peer))
         };
         if let Some(request) = request {
-            if let Ok(answer) = client.call(&request, deadline).await {
-                let _ = node.inbox.send(Inbound::AppendResult {
-                    from: peer.clone(),
-                    answer,
-                });
-                continue;
+            match client.call(&request, deadline).await {
+                Ok(answer) => {
+                    let _ = node.inbox.send(Inbound::AppendResult {
+                        from: peer.clone(),
+                        answer,
+                    });
+                    continue;
+                }
+                Err(error) => node.log_rpc_failure("failed to appendEntries to", &peer, &error),
             }
         }
         // Wait for new entries, or retry a lagging peer after a while.
@@ -445,21 +648,37 @@ async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
                 commit: raft.commit,
             }
         };
-        let started = tokio::time::Instant::now();
-        if let Ok(Rpc::HeartbeatResponse { term: their_term }) =
-            client.call(&request, deadline).await
-        {
-            if node.raft.borrow_mut().observe_term(their_term) {
+        if node.steps_down_on_disk_stall && node.disk_stalled_past_lease() {
+            // hashicorp/raft#683: a leader whose log write has been stuck past its lease steps down, even though
+            // its heartbeats could go on. The write itself stays stuck, so the node cannot vote or lead again
+            // until the disk answers.
+            let stepped_down = {
+                let mut raft = node.raft.borrow_mut();
+                let leading = raft.role == Role::Leader && raft.term() == term;
+                if leading {
+                    raft.role = Role::Follower;
+                    raft.leader = None;
+                }
+                leading
+            };
+            if stepped_down {
+                node.log("raft: log write stalled past the leader lease, stepping down");
                 node.publish();
-                return;
             }
+            return;
+        }
+        let started = tokio::time::Instant::now();
+        // As hashicorp/raft's `heartbeat()`: the answer's term is not looked at; only the main loop's
+        // replication steps down on a newer term.
+        if let Err(error) = client.call(&request, deadline).await {
+            node.log_rpc_failure("failed to heartbeat to", &peer, &error);
         }
         tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
     }
 }
 
-/// A standby forwards requests to the active node; when they time out it logs what the incident's standbys
-/// logged, every 2 s.
+/// A standby's echo to the active node, over gRPC on the cluster port (not raft's msgpack): when it fails the
+/// standby logs a gRPC status, every 2 s.
 async fn forward_loop(node: Rc<Node>) {
     let mut client: Option<(String, PeerClient)> = None;
     let interval = Duration::from_millis(node.timing.forward_interval_ms);
@@ -486,12 +705,18 @@ async fn forward_loop(node: Rc<Node>) {
             from: node.pod.clone(),
         };
         match peer
-            .call(&request, Duration::from_millis(node.timing.rpc_deadline_ms))
+            .call(
+                &request,
+                Duration::from_millis(node.timing.forward_interval_ms),
+            )
             .await
         {
             Ok(_) => node.update_view(|view| view.active_unreachable = false),
             Err(error) => {
-                node.log(&error.log_line());
+                node.log(&format!(
+                    "forwarding: error sending echo request to active node: {}",
+                    error.grpc_status()
+                ));
                 node.update_view(|view| view.active_unreachable = true);
             }
         }
@@ -506,6 +731,11 @@ async fn rpc_server(node: Rc<Node>) {
         .expect("the cluster port is free on the pod's host");
     let mut held = Vec::new();
     loop {
+        if node.is_frozen() && held.len() >= node.listen_backlog {
+            // The accept queue is full and nothing accepts: new handshakes never complete, connects time out.
+            // The listener stays bound, so they are not refused either.
+            return std::future::pending::<()>().await;
+        }
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
@@ -528,6 +758,11 @@ async fn serve_rpc_connection(node: Rc<Node>, mut stream: TcpStream) {
                 let answer = node.raft.borrow_mut().on_heartbeat(term, &leader, now_ms);
                 node.publish();
                 answer
+            }
+            Rpc::Forward { .. } => {
+                // The echo is answered by Vault's core, not raft's main loop: it waits only for the core lock.
+                node.wait_for_core_lock().await;
+                Rpc::ForwardResponse
             }
             other => {
                 let (reply, answer) = oneshot::channel();

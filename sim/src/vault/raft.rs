@@ -39,6 +39,33 @@ impl Role {
     }
 }
 
+/// The fields of a RequestVote (or pre-vote) request, borrowed from the RPC.
+pub struct VoteRequest<'a> {
+    pub term: u64,
+    pub candidate: &'a str,
+    pub last_index: u64,
+    pub last_term: u64,
+    pub pre_vote: bool,
+}
+
+/// A peer's answer to a vote or pre-vote request.
+#[derive(Clone, Copy, Debug)]
+pub struct VoteAnswer {
+    pub term: u64,
+    pub granted: bool,
+    pub pre_vote: bool,
+}
+
+/// What a counted vote changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteOutcome {
+    Pending,
+    /// A majority would vote for this node: start the real election.
+    PreVoteWon,
+    /// A majority voted for this node in the real election: it leads.
+    Elected,
+}
+
 /// The fields of an AppendEntries request, borrowed from the RPC.
 pub struct AppendRequest<'a> {
     pub term: u64,
@@ -58,6 +85,9 @@ pub struct RaftCore {
     pub leader: Option<String>,
     pub last_contact_ms: u64,
     votes: BTreeSet<String>,
+    /// A candidate first asks for pre-votes (hashicorp/raft's pre-vote): its term moves only once a majority
+    /// would vote for it, so a node that cannot win never disturbs the others' term.
+    pub pre_candidate: bool,
     pub match_index: BTreeMap<String, u64>,
     pub next_index: BTreeMap<String, u64>,
     /// The first log position changed since the last persist, so persisting copies only the new suffix.
@@ -75,6 +105,7 @@ impl RaftCore {
             leader: None,
             last_contact_ms: now_ms,
             votes: BTreeSet::new(),
+            pre_candidate: false,
             match_index: BTreeMap::new(),
             next_index: BTreeMap::new(),
             unpersisted_from: usize::MAX,
@@ -130,6 +161,7 @@ impl RaftCore {
         self.persistent.term = term;
         self.persistent.voted_for = None;
         self.role = Role::Follower;
+        self.pre_candidate = false;
         self.leader = None;
         true
     }
@@ -140,6 +172,7 @@ impl RaftCore {
             self.observe_term(term);
             if self.role != Role::Leader {
                 self.role = Role::Follower;
+                self.pre_candidate = false;
                 self.leader = Some(leader.to_string());
                 self.last_contact_ms = now_ms;
             }
@@ -174,6 +207,7 @@ impl RaftCore {
             return reject(self, persist);
         }
         self.role = Role::Follower;
+        self.pre_candidate = false;
         self.leader = Some(leader.to_string());
         self.last_contact_ms = now_ms;
         if prev_index > self.last_index() || self.term_at(prev_index) != prev_term {
@@ -203,17 +237,51 @@ impl RaftCore {
         )
     }
 
-    /// Handles RequestVote. Returns the answer and whether it must be persisted before sending.
-    pub fn on_vote_request(
-        &mut self,
-        term: u64,
-        candidate: &str,
-        last_index: u64,
-        last_term: u64,
-    ) -> (Rpc, bool) {
-        let mut persist = self.observe_term(term);
+    /// Handles RequestVote and its pre-vote. Returns the answer and whether it must be persisted before sending.
+    ///
+    /// As hashicorp/raft's `requestVote` and `requestPreVote`: a node that knows a leader other than the
+    /// candidate rejects before looking at the term (leader stickiness, "rejecting vote request since we have a
+    /// leader"), so a partitioned or restarted node cannot depose a leader that still heartbeats. A pre-vote
+    /// changes nothing here: no term adopted, no vote recorded.
+    pub fn on_vote_request(&mut self, request: VoteRequest<'_>) -> (Rpc, bool) {
+        let VoteRequest {
+            term,
+            candidate,
+            last_index,
+            last_term,
+            pre_vote,
+        } = request;
+        let reject = |core: &Self, persist| {
+            (
+                Rpc::VoteResponse {
+                    term: core.persistent.term,
+                    granted: false,
+                    pre_vote,
+                },
+                persist,
+            )
+        };
+        if self
+            .leader
+            .as_deref()
+            .is_some_and(|leader| leader != candidate)
+        {
+            return reject(self, false);
+        }
         let up_to_date =
             (last_term, last_index) >= (self.term_at(self.last_index()), self.last_index());
+        if pre_vote {
+            let granted = term >= self.persistent.term && up_to_date;
+            return (
+                Rpc::VoteResponse {
+                    term: self.persistent.term,
+                    granted,
+                    pre_vote,
+                },
+                false,
+            );
+        }
+        let mut persist = self.observe_term(term);
         let free = self
             .persistent
             .voted_for
@@ -225,13 +293,34 @@ impl RaftCore {
             self.persistent.voted_for = Some(candidate.to_string());
             persist = true;
         }
+        if !granted {
+            return reject(self, persist);
+        }
         (
             Rpc::VoteResponse {
                 term: self.persistent.term,
                 granted,
+                pre_vote,
             },
             persist,
         )
+    }
+
+    /// Starts a pre-election: asks for pre-votes for the next term without moving to it. The node forgets its
+    /// leader, as hashicorp/raft's follower does when its heartbeat timer fires.
+    pub fn become_pre_candidate(&mut self, now_ms: u64) -> Rpc {
+        self.role = Role::Candidate;
+        self.pre_candidate = true;
+        self.leader = None;
+        self.last_contact_ms = now_ms;
+        self.votes = BTreeSet::from([self.me.clone()]);
+        Rpc::RequestVote {
+            term: self.persistent.term + 1,
+            candidate: self.me.clone(),
+            last_index: self.last_index(),
+            last_term: self.term_at(self.last_index()),
+            pre_vote: true,
+        }
     }
 
     /// Starts an election: a new term and a vote for itself (both persisted before asking for votes).
@@ -239,6 +328,7 @@ impl RaftCore {
         self.persistent.term += 1;
         self.persistent.voted_for = Some(self.me.clone());
         self.role = Role::Candidate;
+        self.pre_candidate = false;
         self.leader = None;
         self.last_contact_ms = now_ms;
         self.votes = BTreeSet::from([self.me.clone()]);
@@ -247,36 +337,50 @@ impl RaftCore {
             candidate: self.me.clone(),
             last_index: self.last_index(),
             last_term: self.term_at(self.last_index()),
+            pre_vote: false,
         }
     }
 
-    /// Counts a vote. Returns true when it makes this node the leader.
+    /// Counts a vote or a pre-vote. `election_term` is the term the request asked for.
     pub fn on_vote_response(
         &mut self,
         from: &str,
-        term: u64,
-        granted: bool,
+        answer: VoteAnswer,
         election_term: u64,
-    ) -> bool {
-        if self.observe_term(term)
-            || self.role != Role::Candidate
-            || election_term != self.persistent.term
+    ) -> VoteOutcome {
+        let VoteAnswer {
+            term,
+            granted,
+            pre_vote,
+        } = answer;
+        if self.observe_term(term) || self.role != Role::Candidate || pre_vote != self.pre_candidate
         {
-            return false;
+            return VoteOutcome::Pending;
+        }
+        let asked_term = if pre_vote {
+            self.persistent.term + 1
+        } else {
+            self.persistent.term
+        };
+        if election_term != asked_term {
+            return VoteOutcome::Pending;
         }
         if granted {
             self.votes.insert(from.to_string());
         }
-        if self.votes.len() >= self.quorum() {
-            self.role = Role::Leader;
-            self.leader = Some(self.me.clone());
-            for peer in &self.peers {
-                self.next_index.insert(peer.clone(), self.last_index() + 1);
-                self.match_index.insert(peer.clone(), 0);
-            }
-            return true;
+        if self.votes.len() < self.quorum() {
+            return VoteOutcome::Pending;
         }
-        false
+        if pre_vote {
+            return VoteOutcome::PreVoteWon;
+        }
+        self.role = Role::Leader;
+        self.leader = Some(self.me.clone());
+        for peer in &self.peers {
+            self.next_index.insert(peer.clone(), self.last_index() + 1);
+            self.match_index.insert(peer.clone(), 0);
+        }
+        VoteOutcome::Elected
     }
 
     /// The AppendEntries a leader sends a peer now.
@@ -329,43 +433,82 @@ mod tests {
         RaftCore::new(me, peers, PersistentState::default(), 0)
     }
 
+    fn vote<'a>(term: u64, candidate: &'a str, pre_vote: bool) -> VoteRequest<'a> {
+        VoteRequest {
+            term,
+            candidate,
+            last_index: 0,
+            last_term: 0,
+            pre_vote,
+        }
+    }
+
+    fn answer(rpc: Rpc) -> VoteAnswer {
+        let Rpc::VoteResponse {
+            term,
+            granted,
+            pre_vote,
+        } = rpc
+        else {
+            unreachable!("a vote request is answered with a vote response")
+        };
+        VoteAnswer {
+            term,
+            granted,
+            pre_vote,
+        }
+    }
+
     #[test]
     fn a_candidate_with_two_votes_of_three_leads() {
         let mut a = core("a");
         let mut b = core("b");
-        let Rpc::RequestVote {
-            term,
-            candidate,
-            last_index,
-            last_term,
-        } = a.become_candidate(0)
-        else {
+        let Rpc::RequestVote { term, .. } = a.become_pre_candidate(0) else {
             unreachable!()
         };
-        let (
-            Rpc::VoteResponse {
-                term: vote_term,
-                granted,
-            },
-            persist,
-        ) = b.on_vote_request(term, &candidate, last_index, last_term)
-        else {
+        let (pre, _) = b.on_vote_request(vote(term, "a", true));
+        assert_eq!(b.term(), 0, "a pre-vote changes nothing on the voter");
+        assert_eq!(
+            a.on_vote_response("b", answer(pre), term),
+            VoteOutcome::PreVoteWon
+        );
+        assert_eq!(a.term(), 0, "a pre-vote does not move the candidate's term");
+        let Rpc::RequestVote { term, .. } = a.become_candidate(0) else {
             unreachable!()
         };
-        assert!(granted && persist);
-        assert!(a.on_vote_response("b", vote_term, granted, term));
+        let (granted, persist) = b.on_vote_request(vote(term, "a", false));
+        assert!(persist);
+        assert_eq!(
+            a.on_vote_response("b", answer(granted), term),
+            VoteOutcome::Elected
+        );
         assert_eq!(a.role, Role::Leader);
+    }
+
+    #[test]
+    fn a_follower_with_a_leader_rejects_votes_and_pre_votes() {
+        // hashicorp/raft: "rejecting vote request since we have a leader". The old model granted both, so a
+        // restarted node could depose a leader that still heartbeats.
+        let mut c = core("c");
+        c.on_heartbeat(1, "a", 0);
+        for pre_vote in [true, false] {
+            let (rpc, persist) = c.on_vote_request(vote(2, "b", pre_vote));
+            assert!(matches!(rpc, Rpc::VoteResponse { granted: false, .. }));
+            assert!(!persist);
+        }
+        assert_eq!(c.term(), 1, "the candidate's term is not adopted");
+        assert_eq!(c.leader.as_deref(), Some("a"));
     }
 
     #[test]
     fn a_vote_is_given_once_per_term() {
         let mut c = core("c");
         assert!(matches!(
-            c.on_vote_request(1, "a", 0, 0).0,
+            c.on_vote_request(vote(1, "a", false)).0,
             Rpc::VoteResponse { granted: true, .. }
         ));
         assert!(matches!(
-            c.on_vote_request(1, "b", 0, 0).0,
+            c.on_vote_request(vote(1, "b", false)).0,
             Rpc::VoteResponse { granted: false, .. }
         ));
     }
@@ -374,7 +517,12 @@ mod tests {
     fn commit_needs_a_majority_of_the_current_term() {
         let mut a = core("a");
         a.become_candidate(0);
-        assert!(a.on_vote_response("b", 1, true, 1));
+        let granted = VoteAnswer {
+            term: 1,
+            granted: true,
+            pre_vote: false,
+        };
+        assert_eq!(a.on_vote_response("b", granted, 1), VoteOutcome::Elected);
         a.append_own();
         a.on_append_response("b", 1, true, 1);
         assert_eq!(a.commit, 1);

@@ -1,4 +1,5 @@
-//! Raft and forwarding RPCs, msgpack-encoded (rmp-serde) and framed with a 4-byte big-endian length, over TCP.
+//! Raft and forwarding RPCs on the cluster port, msgpack-encoded (rmp-serde) and framed with a 4-byte big-endian
+//! length, over TCP. (Vault's forwarding is gRPC; the frame is shared here, and its failures are worded as gRPC's.)
 
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -30,10 +31,13 @@ pub enum Rpc {
         candidate: String,
         last_index: u64,
         last_term: u64,
+        /// hashicorp/raft's pre-vote: would the peer vote for this node in `term`? Nothing changes on either side.
+        pre_vote: bool,
     },
     VoteResponse {
         term: u64,
         granted: bool,
+        pre_vote: bool,
     },
     /// hashicorp/raft sends heartbeats from their own goroutine and the receiver handles them on a fast path,
     /// apart from the main loop.
@@ -82,10 +86,15 @@ pub enum CallError {
 }
 
 impl CallError {
-    pub fn log_line(&self) -> String {
+    /// The failure as a gRPC status, for Vault's request forwarding (which is gRPC, not msgpack).
+    pub fn grpc_status(&self) -> String {
         match self {
-            CallError::Timeout => "msgpack decode error [pos 0]: i/o timeout".to_string(),
-            CallError::Io(error) => format!("failed to forward request: {error}"),
+            CallError::Timeout => {
+                "rpc error: code = DeadlineExceeded desc = context deadline exceeded".to_string()
+            }
+            CallError::Io(error) => {
+                format!("rpc error: code = Unavailable desc = connection error: {error}")
+            }
         }
     }
 }
