@@ -69,6 +69,10 @@ pub const RUNBOOKS: &[(&str, &str)] = &[
         include_str!("../runbooks/vault-safe-restart.toml"),
     ),
     (
+        "vault-safe-restart-umount-f",
+        include_str!("../runbooks/vault-safe-restart-umount-f.toml"),
+    ),
+    (
         "vault-migrate-storage",
         include_str!("../runbooks/vault-migrate-storage.toml"),
     ),
