@@ -17,9 +17,9 @@ use std::time::Duration;
 pub const HEALTH_PROBE: &str = "vault_health";
 pub const CANARY_PROBE: &str = "vault_write_canary";
 
-/// One probe round: health of every voter, then one canary write through the voter that answered active. A voter
-/// is stuck when it accepts connections and says nothing (health), or when it answers health as active but a
-/// write through it does not complete by the deadline (the write hang of DOMAIN.md §9).
+/// One probe round: health of every voter, then one canary write through the active voter. A voter is stuck when
+/// it accepts connections and says nothing (health), or when a write through it does not complete by the deadline
+/// (the write hang of DOMAIN.md §9, where health can stay 200 for minutes).
 pub async fn probe_round(
     world: &SharedWorld,
     timeout: Duration,
@@ -48,10 +48,18 @@ pub async fn probe_round(
             states.push((name.clone(), result.state));
         }
     }
-    if let Some(index) = states
+    // The canary writes through the node that answers active, else through the one the voters name leader (a
+    // stuck leader's health can go silent too), so the write path is measured either way.
+    let named_leader = world.borrow().leader.clone();
+    let canary_target = states
         .iter()
         .position(|(_, state)| *state == NodeState::Active)
-    {
+        .or_else(|| {
+            names
+                .iter()
+                .position(|name| Some(name) == named_leader.as_ref())
+        });
+    if let Some(index) = canary_target {
         let value = format!("t{}", world.borrow().now_ms());
         let (outcome, latency_ms) = write_canary(
             &TcpConnect::plain(),

@@ -265,7 +265,7 @@ async fn drill(
             stuck_firing = !stuck.is_empty();
             let detail = if stuck_firing {
                 format!(
-                    "{} answers health but a write through it did not complete",
+                    "{} stuck: its health accepts connections and sends nothing, or a write through it hangs",
                     stuck.join(", ")
                 )
             } else {
