@@ -236,16 +236,11 @@ fn healthy_control_on_real_openbao_raises_no_alert_and_takes_no_action() {
 
 fn leftovers() -> Vec<String> {
     let mut found = Vec::new();
-    for args in [
-        ["ps", "-aq", "--filter", "label=firedrill.vault-run"],
-        [
-            "network",
-            "ls",
-            "-q",
-            "--filter",
-            "label=firedrill.vault-run",
-        ],
-    ] {
+    let listings: [&[&str]; 2] = [
+        &["ps", "-aq", "--filter", "label=firedrill.vault-run"],
+        &["network", "ls", "-q", "--filter", "label=firedrill.vault-run"],
+    ];
+    for args in listings {
         let output = Command::new("docker").args(args).output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
         if !text.is_empty() {
@@ -290,19 +285,20 @@ fn an_interrupted_run_leaves_no_container_network_mount_or_process() {
         .unwrap();
     // Interrupt once the cluster has formed and the drill is under way (the fault is held from 20 s on).
     let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    // The reader keeps draining stderr to the end: a closed pipe would end the run with 141 instead.
+    let (formed_sender, formed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
             if line.contains("formed") {
-                return true;
+                let _ = formed_sender.send(());
             }
         }
-        false
     });
-    assert!(reader.join().unwrap(), "the cluster never formed");
+    formed
+        .recv_timeout(Duration::from_secs(300))
+        .expect("the cluster never formed");
     std::thread::sleep(Duration::from_secs(30));
     assert!(
         !leftovers().is_empty(),

@@ -122,15 +122,39 @@ impl Cluster {
             .tempdir()
             .map_err(|error| format!("cannot create the work directory: {error}"))?;
         let mut cluster = Cluster {
-            run_id: run_id.clone(),
-            network: network.clone(),
-            image: image.clone(),
+            run_id,
+            network,
+            image,
             voters: Vec::new(),
             unseal_key: String::new(),
             root_token: String::new(),
             version: String::new(),
             work_dir: Some(work_dir),
         };
+        // Whatever was created before a failure is removed before the error is returned.
+        if let Err(error) = cluster.populate(voter_names, nodes, &owner, &hangfs).await {
+            let problems = cluster.teardown().await;
+            return Err(if problems.is_empty() {
+                error
+            } else {
+                format!("{error}; and the teardown left: {}", problems.join("; "))
+            });
+        }
+        Ok(cluster)
+    }
+
+    /// Creates the network, each voter's storage and hang mount, and starts every voter.
+    async fn populate(
+        &mut self,
+        voter_names: &[String],
+        nodes: &[String],
+        owner: &str,
+        hangfs: &Path,
+    ) -> Result<(), String> {
+        let cluster = self;
+        let run_id = cluster.run_id.clone();
+        let network = cluster.network.clone();
+        let image = cluster.image.clone();
         docker(&[
             "network",
             "create",
@@ -174,8 +198,7 @@ impl Cluster {
             )
             .map_err(|error| error.to_string())?;
             let mount =
-                HangMount::mount(&hangfs, &data_dir.join("backing"), &data_dir.join("raft"))
-                    .await?;
+                HangMount::mount(hangfs, &data_dir.join("backing"), &data_dir.join("raft")).await?;
             cluster.voters.push(Voter {
                 name: name.clone(),
                 node: nodes.get(index).cloned().unwrap_or_else(|| name.clone()),
@@ -189,7 +212,7 @@ impl Cluster {
         for index in 0..cluster.voters.len() {
             cluster.start_incarnation(index).await?;
         }
-        Ok(cluster)
+        Ok(())
     }
 
     /// Starts a new container for a voter, on its storage, with the voter's name as its network alias.
