@@ -238,7 +238,13 @@ fn leftovers() -> Vec<String> {
     let mut found = Vec::new();
     let listings: [&[&str]; 2] = [
         &["ps", "-aq", "--filter", "label=firedrill.vault-run"],
-        &["network", "ls", "-q", "--filter", "label=firedrill.vault-run"],
+        &[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            "label=firedrill.vault-run",
+        ],
     ];
     for args in listings {
         let output = Command::new("docker").args(args).output().unwrap();
@@ -289,7 +295,10 @@ fn an_interrupted_run_leaves_no_container_network_mount_or_process() {
     let (formed_sender, formed) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             eprintln!("{line}");
             if line.contains("formed") {
                 let _ = formed_sender.send(());
