@@ -45,6 +45,12 @@ pub struct Gate {
     state: Mutex<(Mode, Vec<Parked>)>,
 }
 
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
 impl Gate {
     pub fn new() -> Gate {
         Gate {
