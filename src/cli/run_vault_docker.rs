@@ -61,10 +61,9 @@ pub fn execute(scenario: &Scenario, seed: u64, args: &RunArgs) -> u8 {
     }
     let (scenario, outcome) = match run_docker(scenario, seed, args.quick) {
         Ok(result) => result,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_FAIL;
-        }
+        // A backend that cannot start (no Docker, FUSE or image, or a build without the feature) is exit 2, as
+        // for the registry drills.
+        Err(error) => return usage_error(error),
     };
     if !outcome.teardown_problems.is_empty() {
         eprintln!(
