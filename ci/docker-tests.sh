@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the docker-gated tests: installs what is missing, builds the registry image, and runs the tests with the
-# `docker` feature. With the feature on, a test that cannot reach Docker fails; it never skips.
+# Runs the docker-gated tests: installs what is missing, builds the registry and OpenBao images, and runs the tests
+# with the `docker` feature. With the feature on, a test that cannot reach Docker fails; it never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,8 @@ missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+# The Vault tier's hang filesystem mounts through fusermount3 (the fuser crate needs no libfuse to build).
+command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
 if ((${#missing[@]})); then
   echo "docker-tests: installing ${missing[*]}" >&2
   apt-get update -qq
@@ -30,9 +32,28 @@ cargo run --release --features docker -- run registry-orphan-index --seed 1 --ba
 FIREDRILL_DIFF_CASES="${FIREDRILL_DIFF_CASES:-10}" \
   cargo test --release --features docker --test registry_differential -- --nocapture --test-threads 1
 
+# The Vault tier: real OpenBao 2.7.2 (from the pinned PyPI wheel) under a real write hang. It fails, never skips,
+# when Docker, /dev/fuse or the image is missing. It runs the stuck-leader incident and its healthy control at the
+# quick pace (the fault 20 s in, health held 60 s instead of 15 minutes; see `firedrill run --help`), the
+# sim-against-real differential of both, and an interrupted run that must leave nothing behind: about 8 minutes.
+if [[ ! -e /dev/fuse ]]; then
+  echo "docker-tests: /dev/fuse is missing; the Vault tier cannot run and this job fails." >&2
+  exit 1
+fi
+eval "$(ci/openbao-image.sh --export)"
+echo "docker-tests: OpenBao image $FIREDRILL_OPENBAO_IMAGE"
+cargo build --release -p firedrill-hangfs
+cargo test --release -p firedrill-hangfs
+cargo test --release --features docker --test vault_docker -- --nocapture --test-threads 1
+
 # Containers are removed on drop; anything left carrying our image means a leak, which fails the job.
 leftover="$(docker ps -aq --filter "ancestor=$FIREDRILL_REGISTRY_IMAGE")"
 if [[ -n "$leftover" ]]; then
   echo "docker-tests: containers left behind: $leftover" >&2
+  exit 1
+fi
+leftover="$(docker ps -aq --filter "label=firedrill.vault-run"; docker network ls -q --filter "label=firedrill.vault-run")"
+if [[ -n "$leftover" ]] || grep -q firedrill-hangfs /proc/self/mountinfo; then
+  echo "docker-tests: the Vault tier left containers, networks or mounts behind: $leftover" >&2
   exit 1
 fi

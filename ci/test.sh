@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command: lint, every test tier (unit, simulation, CLI, real registry in Docker), a short run of
+# The project's test command: lint, every test tier (unit, simulation, CLI, a real registry and real OpenBao in Docker), a short run of
 # each fuzz target, and the scenario catalog swept in simulation. It installs what the tests need when it is
 # missing. `.ci/run` calls it.
 set -euo pipefail
@@ -23,7 +23,7 @@ step "mutation testing of the shipped runbooks: every survivor is killed or a li
 cargo run --release --quiet -- mutate vault-stuck-leader --no-progress
 cargo run --release --quiet -- mutate vault-storage-migration --no-progress
 
-step "tests against a real registry in Docker"
+step "tests against a real registry and real OpenBao in Docker"
 bash ci/docker-tests.sh
 
 step "fuzz targets, ${FIREDRILL_FUZZ_SECONDS:-60} s each"

@@ -8,6 +8,7 @@ pub mod registry;
 pub mod tls;
 pub mod transport;
 pub mod vault;
+pub mod vault_write;
 
 pub use endpoint::Endpoint;
 pub use transport::{Connect, TcpConnect};

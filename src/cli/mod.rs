@@ -9,6 +9,7 @@ mod parallel;
 mod probe;
 mod run;
 mod run_registry;
+mod run_vault_docker;
 mod shell;
 mod sweep;
 

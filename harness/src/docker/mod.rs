@@ -9,6 +9,7 @@ pub mod fs_disk;
 pub mod image;
 pub mod pusher;
 pub mod storage;
+pub mod vault;
 
 pub use container::{DockerError, RegistryContainer};
 pub use fixture::{populate, Fixture, ImageDigests, RepositoryFixture};

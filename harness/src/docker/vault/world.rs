@@ -1,0 +1,177 @@
+//! What the docker run shares between its tasks: the trace, stamped with wall time since the run started, and
+//! the live view of every voter (its current container, phase, mount), each change recorded as the ground-truth
+//! event the simulation records for it.
+
+use super::cluster::Cluster;
+use firedrill_probes::Endpoint;
+use firedrill_scenarios::trace::{MountStatus, PodPhaseName, RaftRoleName, TaskState};
+use firedrill_scenarios::{EventKind, Trace};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// One container of a voter, as the run tracks it until it is gone.
+#[derive(Clone, Debug)]
+pub struct PodView {
+    pub pod: String,
+    pub node: String,
+    pub uid: String,
+    pub container: String,
+    pub host_pid: u32,
+    pub phase: PodPhaseName,
+    pub last_task_state: Option<TaskState>,
+}
+
+pub struct World {
+    started: Instant,
+    pub trace: Trace,
+    /// Every incarnation still tracked, current or on its way out.
+    pub pods: Vec<PodView>,
+    pub endpoints: BTreeMap<String, Endpoint>,
+    pub mountpoints: BTreeMap<String, PathBuf>,
+    pub mount_states: BTreeMap<String, MountStatus>,
+    pub roles: BTreeMap<String, RaftRoleName>,
+    /// Leadership changes seen: the trace's `term` for the docker world (the API does not expose raft's term).
+    pub leadership_epoch: u64,
+    pub leader: Option<String>,
+    pub token: String,
+    pub last_external_health: Option<u16>,
+    /// The active fault's target, while it lasts.
+    pub fault_target: Option<String>,
+}
+
+pub type SharedWorld = Rc<RefCell<World>>;
+
+impl World {
+    pub fn new(cluster: &Cluster) -> World {
+        let mut world = World {
+            started: Instant::now(),
+            trace: Trace::default(),
+            pods: Vec::new(),
+            endpoints: BTreeMap::new(),
+            mountpoints: BTreeMap::new(),
+            mount_states: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            leadership_epoch: 0,
+            leader: None,
+            token: cluster.root_token.clone(),
+            last_external_health: None,
+            fault_target: None,
+        };
+        for voter in &cluster.voters {
+            world
+                .endpoints
+                .insert(voter.name.clone(), voter.endpoint.clone());
+            world
+                .mountpoints
+                .insert(voter.name.clone(), voter.mountpoint());
+        }
+        world
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    pub fn record(&mut self, kind: EventKind) {
+        let now = self.now_ms().max(self.trace.end_ms());
+        self.trace.push(now, kind);
+    }
+
+    pub fn record_external_health(&mut self, http_status: u16) {
+        if self.last_external_health != Some(http_status) {
+            self.last_external_health = Some(http_status);
+            self.record(EventKind::ExternalHealth { http_status });
+        }
+    }
+
+    pub fn set_phase(&mut self, uid: &str, phase: PodPhaseName) {
+        let Some(index) = self.pods.iter().position(|pod| pod.uid == uid) else {
+            return;
+        };
+        if self.pods[index].phase == phase {
+            return;
+        }
+        self.pods[index].phase = phase;
+        let pod = self.pods[index].clone();
+        self.record(EventKind::PodPhase {
+            pod: pod.pod,
+            uid: pod.uid,
+            node: pod.node,
+            phase,
+        });
+    }
+
+    pub fn set_mount(&mut self, pod: &str, uid: &str, node: &str, state: MountStatus) {
+        if self.mount_states.get(pod) == Some(&state) {
+            return;
+        }
+        self.mount_states.insert(pod.to_string(), state);
+        let mountpoint = self
+            .mountpoints
+            .get(pod)
+            .map(|path| path.display().to_string())
+            .unwrap_or_default();
+        self.record(EventKind::MountState {
+            node: node.to_string(),
+            pod_uid: uid.to_string(),
+            mountpoint,
+            state,
+        });
+    }
+
+    pub fn set_task_state(&mut self, uid: &str, state: TaskState) {
+        let Some(index) = self.pods.iter().position(|pod| pod.uid == uid) else {
+            return;
+        };
+        if self.pods[index].last_task_state == Some(state) {
+            return;
+        }
+        self.pods[index].last_task_state = Some(state);
+        let pod = self.pods[index].clone();
+        self.record(EventKind::ProcessState {
+            node: pod.node,
+            pod_uid: pod.uid,
+            pid: pod.host_pid,
+            // The process as a whole: the drill reads one state per process (D when any thread is).
+            tid: None,
+            comm: "bao".into(),
+            state,
+        });
+    }
+
+    /// The newest incarnation of a voter that the API still has (not Deleted).
+    pub fn current_pod(&self, pod: &str) -> Option<&PodView> {
+        self.pods
+            .iter()
+            .rev()
+            .find(|view| view.pod == pod && view.phase != PodPhaseName::Deleted)
+    }
+
+    pub fn set_leader(&mut self, leader: Option<String>) {
+        if leader == self.leader || leader.is_none() {
+            return;
+        }
+        self.leadership_epoch += 1;
+        self.leader = leader.clone();
+        let names: Vec<String> = self.endpoints.keys().cloned().collect();
+        for name in names {
+            let role = if Some(&name) == leader.as_ref() {
+                RaftRoleName::Leader
+            } else {
+                RaftRoleName::Follower
+            };
+            if self.roles.get(&name) != Some(&role) || role == RaftRoleName::Leader {
+                self.roles.insert(name.clone(), role);
+                let term = self.leadership_epoch;
+                self.record(EventKind::RaftRole {
+                    pod: name,
+                    role,
+                    term,
+                });
+            }
+        }
+    }
+}
