@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seeds="${FIREDRILL_CI_SEEDS:-1000}"
+# 300 seeds per scenario keep the sweep near 4 minutes of the 90-minute budget; the README's first command runs
+# 1000, and FIREDRILL_CI_SEEDS=1000 restores that here.
+seeds="${FIREDRILL_CI_SEEDS:-300}"
 
 step() { printf '\n==> %s\n' "$*"; }
 

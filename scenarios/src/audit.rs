@@ -53,7 +53,7 @@ pub fn lazy_unmount(trace: &Trace) -> Option<LazyUnmountOutcome> {
                 unmounted = Some(blocked.clone());
             }
             EventKind::Action {
-                action: Activity::DStateProcesses,
+                action: Activity::DStateProcesses | Activity::DStateThreads,
                 step,
                 ..
             } if unmounted.is_some() => {
@@ -177,6 +177,25 @@ mod tests {
         );
         let outcome = lazy_unmount(&t.build()).unwrap();
         assert!(!outcome.released && outcome.wait_timed_out, "{outcome:?}");
+    }
+
+    #[test]
+    fn the_per_thread_d_state_check_is_the_wait_too() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.task(10, "n2", 102, "u2", "vault", TaskState::DiskSleep)
+            .action(20, Activity::LazyUnmount, "n2:/data")
+            .mount(20, "n2", "u2", "/data", MountStatus::Detached)
+            .action(30, Activity::DStateThreads, "n2");
+        t.push(
+            40,
+            EventKind::BranchTaken {
+                step: "s".into(),
+                branch: Branch::Timeout,
+                to: "x".into(),
+            },
+        );
+        let outcome = lazy_unmount(&t.build()).unwrap();
+        assert!(outcome.wait_timed_out, "{outcome:?}");
     }
 
     #[test]
