@@ -160,13 +160,13 @@ mod tests {
     use crate::checkers::fixture::TraceBuilder;
     use crate::trace::MountStatus;
 
-    #[test]
-    fn a_task_still_in_d_after_the_unmount_is_not_released() {
+    /// A task in D, a lazy unmount, then a D-state check (`check`) whose wait times out.
+    fn unmount_then_wait_times_out(check: Activity) -> LazyUnmountOutcome {
         let mut t = TraceBuilder::healthy_cluster();
         t.task(10, "n2", 102, "u2", "vault", TaskState::DiskSleep)
             .action(20, Activity::LazyUnmount, "n2:/data")
             .mount(20, "n2", "u2", "/data", MountStatus::Detached)
-            .action(30, Activity::DStateProcesses, "n2");
+            .action(30, check, "n2");
         t.push(
             40,
             EventKind::BranchTaken {
@@ -175,26 +175,18 @@ mod tests {
                 to: "x".into(),
             },
         );
-        let outcome = lazy_unmount(&t.build()).unwrap();
+        lazy_unmount(&t.build()).unwrap()
+    }
+
+    #[test]
+    fn a_task_still_in_d_after_the_unmount_is_not_released() {
+        let outcome = unmount_then_wait_times_out(Activity::DStateProcesses);
         assert!(!outcome.released && outcome.wait_timed_out, "{outcome:?}");
     }
 
     #[test]
     fn the_per_thread_d_state_check_is_the_wait_too() {
-        let mut t = TraceBuilder::healthy_cluster();
-        t.task(10, "n2", 102, "u2", "vault", TaskState::DiskSleep)
-            .action(20, Activity::LazyUnmount, "n2:/data")
-            .mount(20, "n2", "u2", "/data", MountStatus::Detached)
-            .action(30, Activity::DStateThreads, "n2");
-        t.push(
-            40,
-            EventKind::BranchTaken {
-                step: "s".into(),
-                branch: Branch::Timeout,
-                to: "x".into(),
-            },
-        );
-        let outcome = lazy_unmount(&t.build()).unwrap();
+        let outcome = unmount_then_wait_times_out(Activity::DStateThreads);
         assert!(outcome.wait_timed_out, "{outcome:?}");
     }
 

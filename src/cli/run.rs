@@ -165,6 +165,43 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
         println!("  {line}");
     }
     println!();
+    print_outcome(verdict);
+    println!();
+    if verdict.passed() {
+        println!("PASS");
+    } else {
+        let mut flags = args
+            .runbook
+            .as_ref()
+            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
+            .unwrap_or_default();
+        if args.swarm {
+            flags.push_str(" --swarm");
+        }
+        if let Some(schedule) = &args.schedule {
+            flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
+        }
+        let runbook = flags;
+        println!(
+            "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
+            verdict.failed_rules().join(", "),
+            super::shell::quote(&args.scenario),
+            verdict.seed
+        );
+    }
+}
+
+/// A seed for a run that was given none. Only the CLI draws from the OS; the simulation never does.
+pub fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::process::id().into());
+    hasher.finish() % 1_000_000_000
+}
+
+/// Detection and recovery from the fault's onset, the actions, the runbook's outcome and every rule's result:
+/// the readable verdict of a Vault drill, whichever backend ran it.
+pub(super) fn print_outcome(verdict: &Verdict) {
     let since_onset = |at: Option<u64>| match (at, verdict.onset_ms) {
         (Some(at), Some(onset)) => format!(
             "{} after the fault ({} ms)",
@@ -197,35 +234,4 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
         let mark = super::output::rule_mark(check.status);
         println!("  {mark} {:<32} {}", check.rule, check.detail);
     }
-    println!();
-    if verdict.passed() {
-        println!("PASS");
-    } else {
-        let mut flags = args
-            .runbook
-            .as_ref()
-            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
-            .unwrap_or_default();
-        if args.swarm {
-            flags.push_str(" --swarm");
-        }
-        if let Some(schedule) = &args.schedule {
-            flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
-        }
-        let runbook = flags;
-        println!(
-            "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
-            verdict.failed_rules().join(", "),
-            super::shell::quote(&args.scenario),
-            verdict.seed
-        );
-    }
-}
-
-/// A seed for a run that was given none. Only the CLI draws from the OS; the simulation never does.
-pub fn fresh_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(std::process::id().into());
-    hasher.finish() % 1_000_000_000
 }

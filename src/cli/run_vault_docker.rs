@@ -105,38 +105,7 @@ pub fn execute(scenario: &Scenario, seed: u64, args: &RunArgs) -> u8 {
                 println!("  {line}");
             }
             println!();
-            let since_onset = |at: Option<u64>| match (at, verdict.onset_ms) {
-                (Some(at), Some(onset)) => format!(
-                    "{} after the fault ({} ms)",
-                    format_ms(at.saturating_sub(onset)),
-                    at.saturating_sub(onset)
-                ),
-                (Some(at), None) => format_ms(at),
-                (None, _) => "never".to_string(),
-            };
-            println!("detected:  {}", since_onset(verdict.detected_at_ms));
-            println!("recovered: {}", since_onset(verdict.recovered_at_ms));
-            println!(
-                "actions:   {}",
-                if verdict.actions.is_empty() {
-                    "none".to_string()
-                } else {
-                    verdict
-                        .actions
-                        .iter()
-                        .map(|action| format!("{} {}", action.action, action.target))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            );
-            if let Some(outcome) = &verdict.runbook_outcome {
-                println!("runbook:   {outcome}");
-            }
-            println!();
-            for check in &verdict.checks {
-                let mark = super::output::rule_mark(check.status);
-                println!("  {mark} {:<32} {}", check.rule, check.detail);
-            }
+            super::run::print_outcome(&verdict);
             println!();
             println!("{}", if verdict.passed() { "PASS" } else { "FAIL" });
         }
