@@ -278,3 +278,30 @@ fn readiness_fails_after_two_probes() {
         "D at {in_d}, NotReady at {not_ready}"
     );
 }
+
+/// Item 8: a sealed Vault has not set up raft, so its election timer starts at unseal. Before, the timer ran
+/// from the process's start, and the seed's leader stood for election the moment it was unsealed.
+#[test]
+fn the_first_election_waits_a_timeout_after_unseal() {
+    let mut scenario = catalog::load("vault-healthy").unwrap();
+    scenario.topology.unseal_ms = 20_000;
+    let schedule = Schedule::draw(&scenario, 3);
+    let trace = run(&scenario, &schedule);
+    let unsealed_ms = log_time(&trace, &schedule.leader, "core: vault is unsealed")
+        .expect("the seed's leader unsealed");
+    let first_candidate_ms = trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RaftRole {
+                role: RaftRoleName::Candidate,
+                ..
+            } => Some(e.t_ms),
+            _ => None,
+        })
+        .expect("an election happened");
+    // The seed's leader times out first, one second after its timer starts.
+    assert!(
+        first_candidate_ms >= unsealed_ms + 1_000,
+        "a candidate at {first_candidate_ms} ms, unsealed at {unsealed_ms} ms"
+    );
+}
