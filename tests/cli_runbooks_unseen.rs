@@ -57,13 +57,7 @@ fn every_unsafe_runbook_fails_by_the_rule_that_judges_its_harm() {
         let rule = header(&text, "# Caught by: ").expect("each unsafe file names its rule");
         let (code, report) = check(&path);
         assert_eq!(code, Some(1), "{} passed: {report}", path.display());
-        let failed: Vec<&str> = report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["verdict"] == "fail")
-            .map(|r| r["rule"].as_str().unwrap())
-            .collect();
+        let failed = failed_rules(&report);
         assert!(
             failed.contains(&rule.as_str()),
             "{} broke {failed:?}, expected {rule}",
@@ -88,13 +82,18 @@ fn every_slow_variation_misses_only_the_expectation_it_names() {
         let rule = header(&text, "# Misses: ").expect("each slow file names what it misses");
         let (code, report) = check(&path);
         assert_eq!(code, Some(1), "{} passed: {report}", path.display());
-        let failed: Vec<&str> = report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["verdict"] == "fail")
-            .map(|r| r["rule"].as_str().unwrap())
-            .collect();
+        let failed = failed_rules(&report);
         assert_eq!(failed, vec![rule.as_str()], "{}", path.display());
     }
+}
+
+/// The rules a `check --format json` report failed.
+fn failed_rules(report: &serde_json::Value) -> Vec<&str> {
+    report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "fail")
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect()
 }

@@ -181,12 +181,11 @@ fn reboot_guest(world: &mut World, node: &str) {
         .collect();
     world.processes.retain(|p| p.node != node);
     // Every incarnation with a task on the node is gone from the network with it, zombies included.
-    let mut gone_hosts: Vec<String> = gone
+    let gone_hosts: std::collections::BTreeSet<String> = gone
         .iter()
         .map(|p| p.pod_uid.clone())
         .filter(|uid| world.hosts.contains(uid))
         .collect();
-    gone_hosts.dedup();
     for host in gone_hosts {
         world.host_ops.push(HostOp::Crash(host));
     }

@@ -85,6 +85,14 @@ pub fn check(trace: &Trace) -> CheckResult {
         .iter()
         .filter(|pod| !hit_later.contains(*pod))
         .collect();
+    if healthy_nodes.is_empty() && up_voters.is_empty() {
+        return CheckResult::not_exercised(
+            RULE,
+            format!(
+                "every node and voter healthy at {started_ms} ms was hit by a later fault: nothing left to judge"
+            ),
+        );
+    }
     for node in healthy_nodes.iter().copied() {
         if let Some(view) = world.nodes.get(node).filter(|view| !view.healthy()) {
             damage.push(format!("node {node} is {view:?}"));
@@ -167,6 +175,24 @@ mod tests {
         assert_eq!(result.status, RuleStatus::Fail);
         assert!(result.detail.contains("node n3"), "{}", result.detail);
         assert!(!result.detail.contains("node  "), "{}", result.detail);
+    }
+
+    #[test]
+    fn nothing_left_after_later_faults_is_not_exercised() {
+        let mut t = TraceBuilder::default();
+        t.node(0, "n1", NodeCondition::Ready)
+            .pod(0, "vault-1", "u1", "n1", PodPhaseName::Ready)
+            .action(20, Activity::VmReset, "n1")
+            .push(
+                30,
+                EventKind::FaultInjected {
+                    fault: crate::trace::FaultName::NfsHang,
+                    target: "vault-1".into(),
+                    detail: String::new(),
+                },
+            );
+        let result = check(&t.build());
+        assert_eq!(result.status, RuleStatus::NotExercised, "{}", result.detail);
     }
 
     #[test]

@@ -409,16 +409,7 @@ fn terminate_step(world: &mut World, pod: &Pod, now_ms: u64, in_api: bool) {
     if blocked {
         return;
     }
-    let gone: Vec<Process> = world
-        .processes
-        .iter()
-        .filter(|p| p.pod_uid == pod.uid && p.comm == "sh")
-        .cloned()
-        .collect();
-    for process in &gone {
-        // The PID-1 wrapper reaped the last task of its namespace and exits.
-        record_process(world, process, TaskState::Exited);
-    }
+    // `sh` left with the last vault task (`exit_container`); what remains here is a waiting `mount.nfs`.
     world
         .processes
         .retain(|p| p.pod_uid != pod.uid || p.comm == "mount.nfs");
