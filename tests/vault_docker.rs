@@ -15,7 +15,12 @@ fn firedrill() -> Command {
 }
 
 /// Runs a scenario (with its own runbook, or the named one) and returns (exit code, stdout, trace).
-fn run(scenario: &str, runbook: Option<&str>, seed: u64, docker: bool) -> (Option<i32>, String, Trace) {
+fn run(
+    scenario: &str,
+    runbook: Option<&str>,
+    seed: u64,
+    docker: bool,
+) -> (Option<i32>, String, Trace) {
     let dir = tempfile::tempdir().unwrap();
     let trace_path = dir.path().join("trace.jsonl");
     let mut command = firedrill();
@@ -151,10 +156,7 @@ fn observables(trace: &Trace) -> BTreeMap<&'static str, String> {
             && matches!(&event.kind, EventKind::PodLog { pod, message }
                 if *pod != target && seed_grep(message))
     });
-    map.insert(
-        "standbys_log_what_the_seed_greps",
-        standby_grep.to_string(),
-    );
+    map.insert("standbys_log_what_the_seed_greps", standby_grep.to_string());
     after_deletion(trace, &target, &target_uids, &mut map);
     map
 }
@@ -168,8 +170,9 @@ fn seed_grep(line: &str) -> bool {
 }
 
 /// The keys `after_deletion` fills.
-const AFTER_DELETION: [&str; 6] = [
+const AFTER_DELETION: [&str; 7] = [
     "stuck_leader_exits_on_sigterm",
+    "api_port_after_sigterm",
     "killed_leader_ps",
     "killed_leader_api_port",
     "new_leader_after_kill",
@@ -300,6 +303,27 @@ fn after_deletion(
             port_states.join(",")
         },
     );
+    // What the health probe met on the API port between SIGTERM and SIGKILL (Vault closes its listeners first).
+    let first_kill_ms = zombie_ms.or(ended_ms).unwrap_or(u64::MAX);
+    let after_sigterm = trace.iter().find_map(|event| match &event.kind {
+        EventKind::ProbeResult {
+            probe,
+            endpoint,
+            state,
+            ..
+        } if probe == "vault_health"
+            && endpoint == target
+            && event.t_ms > deleted_ms
+            && event.t_ms < first_kill_ms =>
+        {
+            Some(state.clone())
+        }
+        _ => None,
+    });
+    map.insert(
+        "api_port_after_sigterm",
+        after_sigterm.unwrap_or_else(|| "not probed before the kill".into()),
+    );
     let new_leader_ms = trace
         .iter()
         .find(|event| {
@@ -338,7 +362,10 @@ fn after_deletion(
             .find(|(_, event)| {
                 matches!(
                     &event.kind,
-                    EventKind::Action { destructive: true, .. } | EventKind::RunbookFinished { .. }
+                    EventKind::Action {
+                        destructive: true,
+                        ..
+                    } | EventKind::RunbookFinished { .. }
                 )
             })
             .map_or(events.len(), |(index, _)| index);
@@ -416,11 +443,15 @@ fn differential(scenario: &str, sim: &Trace, docker: &Trace) {
         } else {
             // An entry excuses only the values it names: `sim -> docker`, or `sim -> docker (varies)` for an
             // observable real runs do not always agree on.
-            match listed.get(*key).and_then(|value| value.as_table()).filter(|entry| {
-                values_of(entry).iter().any(|values| {
-                    *values == observed || values.strip_suffix(" (varies)") == Some(observed.as_str())
-                })
-            }) {
+            match listed
+                .get(*key)
+                .and_then(|value| value.as_table())
+                .filter(|entry| {
+                    values_of(entry).iter().any(|values| {
+                        *values == observed
+                            || values.strip_suffix(" (varies)") == Some(observed.as_str())
+                    })
+                }) {
                 Some(entry) => format!("kept: {}", entry["reason"].as_str().unwrap_or("")),
                 None => {
                     unlisted.push(format!("{key}: {observed}"));
@@ -464,8 +495,14 @@ fn canary_runbook_with_umount_f_recovers_real_openbao() {
     let (code, stdout, trace) = run("vault-stuck-leader", runbook, 7, true);
     assert!(stdout.contains("OpenBao v2.7.2"), "{stdout}");
     let observed = observables(&trace);
-    assert_eq!(observed["runbook_confirms_diagnosis"], "true", "{observed:?}");
-    assert_eq!(observed["killed_leader_ps"], "leader Z, a thread in D", "{observed:?}");
+    assert_eq!(
+        observed["runbook_confirms_diagnosis"], "true",
+        "{observed:?}"
+    );
+    assert_eq!(
+        observed["killed_leader_ps"], "leader Z, a thread in D",
+        "{observed:?}"
+    );
     // The real kernel's answer to the lever that works: the blocked task fails, the zombie is reaped.
     assert_eq!(
         observed["force_unmount_releases_the_task"], "true",
@@ -490,7 +527,11 @@ fn canary_runbook_with_umount_l_leaves_the_task_in_d_on_real_openbao() {
         "{observed:?}"
     );
     let (_, _, sim) = run("vault-stuck-leader", runbook, 7, false);
-    differential("vault-stuck-leader/vault-canary-restart-umount-l", &sim, &trace);
+    differential(
+        "vault-stuck-leader/vault-canary-restart-umount-l",
+        &sim,
+        &trace,
+    );
 }
 
 #[test]

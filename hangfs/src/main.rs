@@ -102,7 +102,7 @@ fn main() {
         Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
         Err(error) => {
             eprintln!(
-            "firedrill-hangfs: unmounting {}: {error}",
+                "firedrill-hangfs: unmounting {}: {error}",
                 mountpoint.display()
             );
             std::process::exit(1);

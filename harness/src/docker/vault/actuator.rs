@@ -255,14 +255,9 @@ impl Actuator for DockerActuator {
                     Err(error) => Observation::ActionFailed(error),
                 }
             }
-            Query::FiringAlerts => Observation::Alerts(
-                self.world
-                    .borrow()
-                    .firing_alerts
-                    .iter()
-                    .cloned()
-                    .collect(),
-            ),
+            Query::FiringAlerts => {
+                Observation::Alerts(self.world.borrow().firing_alerts.iter().cloned().collect())
+            }
             Query::Mounts { node, pod_uid } => {
                 let w = self.world.borrow();
                 let pod = w
