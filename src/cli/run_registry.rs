@@ -2,7 +2,7 @@
 
 use super::output::Format;
 use super::run::RunArgs;
-use super::{usage_error, EXIT_FAIL, EXIT_PASS};
+use super::usage_error;
 use clap::ValueEnum;
 use firedrill_scenarios::registry::RegistryScenario;
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
@@ -80,11 +80,7 @@ pub fn execute(scenario: &RegistryScenario, seed: u64, args: &RunArgs) -> u8 {
         ),
         Format::Text => print_text(&verdict, &outcome.trace, args),
     }
-    if verdict.passed() {
-        EXIT_PASS
-    } else {
-        EXIT_FAIL
-    }
+    super::run::finish(args, &verdict, &outcome.trace)
 }
 
 fn print_text(verdict: &Verdict, trace: &Trace, args: &RunArgs) {
@@ -142,10 +138,9 @@ fn print_text(verdict: &Verdict, trace: &Trace, args: &RunArgs) {
         println!("PASS");
     } else {
         println!(
-            "FAIL: {}\nreplay: firedrill run {} --seed {}",
+            "FAIL: {}\nreplay: {}",
             verdict.failed_rules().join(", "),
-            args.scenario,
-            verdict.seed
+            super::run::replay_line(args, verdict.seed)
         );
     }
 }
