@@ -45,6 +45,11 @@ pub struct RunArgs {
     pub quick: bool,
     #[command(flatten)]
     pub reports: crate::report::ReportArgs,
+    /// Also write the run's journal to FILE: one JSON document with the scenario, seed, schedule, backend and
+    /// versions, `status` and `deviated`, every runbook activity with its start, end, status and output, the
+    /// probe rounds, alerts, rule results and figures (schema: docs/journal.md).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }
 
 /// Loads the scenario and applies `--runbook`.
@@ -105,9 +110,9 @@ pub fn execute(args: RunArgs) -> u8 {
             return super::run_registry::execute(&scenario, seed, &args)
         }
         Ok(Drill::Vault(_)) if args.backend != Backend::Sim => {
-            if args.reports.any() {
+            if args.reports.any() || args.journal.is_some() {
                 return usage_error(
-                    "the report files (--junit, --summary) are not written for a Vault drill on --backend docker yet; \
+                    "the report files (--junit, --summary, --journal) are not written for a Vault drill on --backend docker yet; \
                      use --trace and `firedrill report`",
                 );
             }
@@ -160,6 +165,11 @@ pub(super) fn finish(args: &RunArgs, verdict: &Verdict, trace: &firedrill_scenar
     let report = report_of(args, verdict, trace);
     if let Err(error) = args.reports.write(&report) {
         return usage_error(error);
+    }
+    if let Some(path) = &args.journal {
+        if let Err(error) = crate::report::journal::write(path, verdict, trace) {
+            return usage_error(error);
+        }
     }
     match args.format {
         Format::Text => println!("{}", report.totals().line()),

@@ -2,7 +2,7 @@
 //! rule aggregated over the seeds (with its first failure and how to replay it), each runbook step's reach,
 //! and the figures. `junit.rs` writes it as JUnit XML, `summary.rs` as a markdown step summary.
 
-// pub mod journal;
+pub mod journal;
 pub mod junit;
 pub mod summary;
 // pub mod timeline_html;
