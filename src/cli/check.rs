@@ -58,6 +58,11 @@ pub struct CheckArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub reports: crate::report::ReportArgs,
+    /// Also draw the first failing seed (the first seed when none fails) as one self-contained HTML timeline in
+    /// FILE: lanes per pod and node, fault windows, probes, alerts, runbook steps, and the violation linked to
+    /// the event that broke the rule.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// One seed's result.
@@ -302,6 +307,19 @@ pub fn execute(args: CheckArgs) -> u8 {
             serde_json::to_string(&report).expect("reports serialize")
         ),
         Format::Text => print_text(&report),
+    }
+    if let Some(path) = &args.html {
+        let seed = failing.first().map_or(args.start, |first| first.seed);
+        let trace = firedrill_sim::run_schedule(&scenario, &draw(&scenario, seed, swarm)).trace;
+        let checks = check_all(&scenario, &trace);
+        let title = format!(
+            "check {} with runbook {}: seed {seed}",
+            scenario.name, report.runbook
+        );
+        let html = crate::report::timeline_html::render(&title, &trace, Some(&checks));
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
+            return usage_error(error);
+        }
     }
     let mut judged = judged_report(&scenario, &args, swarm, &report, &results);
     judged.wall_ms = started.elapsed().as_millis() as u64;

@@ -50,6 +50,9 @@ pub struct RunArgs {
     /// probe rounds, alerts, rule results and figures (schema: docs/journal.md).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Also draw the run as one self-contained HTML timeline in FILE (as `firedrill report` does from a trace).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Loads the scenario and applies `--runbook`.
@@ -110,9 +113,9 @@ pub fn execute(args: RunArgs) -> u8 {
             return super::run_registry::execute(&scenario, seed, &args)
         }
         Ok(Drill::Vault(_)) if args.backend != Backend::Sim => {
-            if args.reports.any() || args.journal.is_some() {
+            if args.reports.any() || args.journal.is_some() || args.html.is_some() {
                 return usage_error(
-                    "the report files (--junit, --summary, --journal) are not written for a Vault drill on --backend docker yet; \
+                    "the report files (--junit, --summary, --journal, --html) are not written for a Vault drill on --backend docker yet; \
                      use --trace and `firedrill report`",
                 );
             }
@@ -168,6 +171,13 @@ pub(super) fn finish(args: &RunArgs, verdict: &Verdict, trace: &firedrill_scenar
     }
     if let Some(path) = &args.journal {
         if let Err(error) = crate::report::journal::write(path, verdict, trace) {
+            return usage_error(error);
+        }
+    }
+    if let Some(path) = &args.html {
+        let title = format!("{} seed {}", verdict.scenario, verdict.seed);
+        let html = crate::report::timeline_html::render(&title, trace, Some(&verdict.checks));
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
             return usage_error(error);
         }
     }

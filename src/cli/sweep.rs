@@ -34,6 +34,10 @@ pub struct SweepArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub reports: crate::report::ReportArgs,
+    /// Also write one self-contained HTML page to FILE plotting, per scenario, the distributions of the time to
+    /// detect and to recover over the seeds.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// The figures of one scenario's sweep.
@@ -110,10 +114,12 @@ pub fn execute(args: SweepArgs) -> u8 {
     let started = Instant::now();
     let mut summaries = Vec::new();
     let mut results = Vec::new();
+    let mut series = Vec::new();
     for (name, scenario) in &scenarios {
         progress.set_message(name.clone());
         let verdicts = sweep_one(scenario, args.start, args.seeds, jobs, &progress);
         results.push(scenario_result(name, scenario, args.start, &verdicts));
+        series.push(latency_series(name, &verdicts));
         summaries.push(summarize(name, verdicts));
         if super::interrupt::requested() {
             break;
@@ -145,6 +151,13 @@ pub fn execute(args: SweepArgs) -> u8 {
     };
     if let Err(error) = args.reports.write(&judged) {
         return usage_error(error);
+    }
+    if let Some(path) = &args.html {
+        let title = format!("firedrill sweep, seeds {}..{end}", args.start);
+        let html = crate::report::timeline_html::render_sweep(&title, &series);
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
+            return usage_error(error);
+        }
     }
     match args.format {
         Format::Text => println!("{}", judged.totals().line()),
@@ -184,6 +197,24 @@ fn sweep_one(
             drill.judge(seed, &outcome.trace, outcome.wall_ms)
         }
     })
+}
+
+/// Per-seed detection and recovery times from the fault's onset, for the sweep's distribution plots.
+fn latency_series(name: &str, verdicts: &[Verdict]) -> crate::report::timeline_html::SweepSeries {
+    let since_onset = |at: Option<u64>, onset: Option<u64>| {
+        at.zip(onset).map(|(at, onset)| at.saturating_sub(onset))
+    };
+    crate::report::timeline_html::SweepSeries {
+        scenario: name.to_string(),
+        detect_ms: verdicts
+            .iter()
+            .filter_map(|v| since_onset(v.detected_at_ms, v.onset_ms))
+            .collect(),
+        recover_ms: verdicts
+            .iter()
+            .filter_map(|v| since_onset(v.recovered_at_ms, v.onset_ms))
+            .collect(),
+    }
 }
 
 /// One scenario's sweep as a report: each rule over the seeds, a failure with the seed's drawn schedule (a

@@ -5,7 +5,7 @@
 pub mod journal;
 pub mod junit;
 pub mod summary;
-// pub mod timeline_html;
+pub mod timeline_html;
 
 use firedrill_scenarios::checkers::RuleStatus;
 use firedrill_scenarios::figures::Distribution;
