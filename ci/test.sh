@@ -21,6 +21,14 @@ cargo clippy --all-targets --features docker -- -D warnings
 step "unit, simulation and CLI tests"
 cargo test --workspace --release
 
+step "the HTML timeline in headless Chromium (no console error, no network request, lanes, fault, violation)"
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+cargo test --release --test report_browser -- --ignored
+
 step "mutation testing of the shipped runbooks: every survivor is killed or a listed equivalent"
 cargo run --release --quiet -- mutate vault-stuck-leader --no-progress
 cargo run --release --quiet -- mutate vault-storage-migration --no-progress

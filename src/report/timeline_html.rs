@@ -347,8 +347,9 @@ fn draw(trace: &Trace) -> Drawing {
     Drawing { lanes, faults }
 }
 
-/// The event a failing rule points at: the first event at the time its detail names (`… at 159000 ms …`),
-/// preferring what the world or the runbook did then; none when the detail names no time.
+/// The event a failing rule points at: among the events at the time its detail names (`… at 159000 ms …`),
+/// the world's ground truth first (rules judge harm from it), then a destructive action, then any other, and
+/// within a kind the one whose fields the detail mentions most; none when the detail names no time.
 pub fn violation_event(trace: &Trace, detail: &str) -> Option<usize> {
     let at_ms = detail.split(" at ").skip(1).find_map(|rest| {
         let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -357,30 +358,34 @@ pub fn violation_event(trace: &Trace, detail: &str) -> Option<usize> {
             .then(|| number.parse::<u64>().ok())
             .flatten()
     })?;
-    let at: Vec<(usize, &Event)> = trace
+    let tier = |event: &Event| match event.kind {
+        EventKind::PodDeletionRequested { .. }
+        | EventKind::VmPower { .. }
+        | EventKind::ClaimState { .. }
+        | EventKind::RecoveryDeclared { .. }
+        | EventKind::RunAborted { .. } => 0,
+        EventKind::Action {
+            destructive: true, ..
+        }
+        | EventKind::Alert { .. }
+        | EventKind::FaultInjected { .. } => 1,
+        _ => 2,
+    };
+    let words: Vec<&str> = detail
+        .split(|c: char| c.is_whitespace() || "(),;:".contains(c))
+        .filter(|word| word.len() > 3)
+        .collect();
+    let mentions = |event: &Event| {
+        let json = serde_json::to_string(&event.kind).unwrap_or_default();
+        words.iter().filter(|word| json.contains(**word)).count()
+    };
+    trace
         .iter()
         .enumerate()
         .filter(|(_, event)| event.t_ms == at_ms)
-        .collect();
-    let telling = |event: &Event| {
-        matches!(
-            event.kind,
-            EventKind::PodDeletionRequested { .. }
-                | EventKind::VmPower { .. }
-                | EventKind::Action {
-                    destructive: true,
-                    ..
-                }
-                | EventKind::RecoveryDeclared { .. }
-                | EventKind::RunAborted { .. }
-                | EventKind::Alert { .. }
-                | EventKind::FaultInjected { .. }
-        )
-    };
-    at.iter()
-        .find(|(_, event)| telling(event))
-        .or(at.first())
-        .map(|(index, _)| *index)
+        // The lowest tier wins, then the most mentions, then the earliest event.
+        .min_by_key(|(index, event)| (tier(event), std::cmp::Reverse(mentions(event)), *index))
+        .map(|(index, _)| index)
         .or_else(|| trace.iter().position(|event| event.t_ms >= at_ms))
 }
 
@@ -618,13 +623,18 @@ fn histogram(name: &str, values: &[u64]) -> String {
             bar_width - 1.0
         );
     }
-    for (label, value) in [("p50", quantile(0.5)), ("p95", quantile(0.95))] {
+    // Each label on its own line, ending at its line, so neither runs off the plot's right edge.
+    for (row, (label, value)) in [("p50", quantile(0.5)), ("p95", quantile(0.95))]
+        .into_iter()
+        .enumerate()
+    {
         let _ = write!(
             svg,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"16\" y2=\"{1:.0}\" stroke=\"#c62828\"/><text x=\"{2:.1}\" y=\"28\" fill=\"#c62828\">{label} {value}</text>",
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"16\" y2=\"{1:.0}\" stroke=\"#c62828\"/><text x=\"{2:.1}\" y=\"{3:.0}\" fill=\"#c62828\" text-anchor=\"end\">{label} {value}</text>",
             x(value),
             HEIGHT + 16.0,
-            x(value) + 2.0
+            x(value) - 2.0,
+            28.0 + 12.0 * row as f64
         );
     }
     let _ = write!(
