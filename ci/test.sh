@@ -14,9 +14,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format"
 cargo fmt --all --check
 
-step "clippy (default features, and with the docker backend)"
+step "clippy (default features with the docker backend, its tests, and the simulation-only build)"
 cargo clippy --all-targets -- -D warnings
-cargo clippy --all-targets --features docker -- -D warnings
+cargo clippy --all-targets --features docker-tests -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings
 
 step "unit, simulation and CLI tests"
 cargo test --workspace --release

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Exit codes: 0 pass, 1 a rule failed or a probe found a problem, 2 bad input.
 
 mod check;
+mod docker_preflight;
 mod interrupt;
 mod list;
 mod mutate;

@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "JSON|FILE")]
     pub schedule: Option<String>,
     /// Where the drill runs: `sim` (deterministic, the default) or `docker` (real software in containers: a
-    /// registry, or three OpenBao voters; in a build with the `docker` feature).
+    /// registry, or three OpenBao voters; needs a running Docker, else exit 2).
     #[arg(long, value_enum, default_value_t = Backend::Sim)]
     pub backend: Backend,
     /// Draw the seed's schedule as `firedrill check` does (swarm testing: faults, beliefs and stale boot disks
@@ -107,6 +107,12 @@ pub fn execute(args: RunArgs) -> u8 {
     match args.format {
         Format::Text => println!("SEED={seed}"),
         Format::Json => eprintln!("SEED={seed}"),
+    }
+    // A build without the backend says so in the backend itself; a build with it checks Docker first.
+    if args.backend == Backend::Docker && cfg!(feature = "docker") {
+        if let Err(error) = super::docker_preflight::check() {
+            return usage_error(error);
+        }
     }
     match catalog::load_drill(&args.scenario) {
         Ok(Drill::Registry(scenario)) => {

@@ -13,7 +13,7 @@ use firedrill_scenarios::{Drill, Trace};
 pub enum Backend {
     /// The deterministic turmoil simulation.
     Sim,
-    /// A real registry container (registry drills only; needs the `docker` feature and a running Docker).
+    /// Real software in containers: a registry, or three OpenBao voters (needs a running Docker).
     Docker,
 }
 
@@ -50,7 +50,7 @@ fn run_docker(scenario: &RegistryScenario, seed: u64) -> Result<RegistryOutcome,
 #[cfg(not(feature = "docker"))]
 fn run_docker(_scenario: &RegistryScenario, _seed: u64) -> Result<RegistryOutcome, String> {
     Err(
-        "this firedrill was built without the docker backend; rebuild with `--features docker`"
+        "this firedrill was built without the docker backend (--no-default-features); rebuild without that flag"
             .into(),
     )
 }
