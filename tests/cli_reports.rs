@@ -368,3 +368,59 @@ fn the_journal_records_status_activities_probe_rounds_rules_and_figures() {
         .iter()
         .any(|a| a["activity"] == "force_delete_pod" && a["destructive"] == true));
 }
+
+#[test]
+fn report_draws_a_trace_and_locates_a_malformed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("run.jsonl");
+    let page = dir.path().join("timeline.html");
+    let (code, stdout, _) = firedrill(&[
+        "run",
+        "vault-stuck-leader",
+        "--seed",
+        "7",
+        "--runbook",
+        "unsafe/force-delete-first",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let (code, stdout, stderr) = firedrill(&[
+        "report",
+        trace.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for needle in [
+        "<!DOCTYPE html>",
+        "default-src 'none'",
+        "data-lane=\"pod vault-0\"",
+        "class=\"fault-window\"",
+        "class=\"to-event violation-link\" href=\"#ev-",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    // Self-contained: nothing is loaded from anywhere.
+    for outside in ["src=\"http", "href=\"http", "<link ", "@import", "url("] {
+        assert!(!html.contains(outside), "the page loads {outside}");
+    }
+
+    let bad = dir.path().join("bad.jsonl");
+    let first = std::fs::read_to_string(&trace).unwrap();
+    let first = first.lines().next().unwrap();
+    std::fs::write(
+        &bad,
+        format!("{first}\n{{\"t_ms\": 5, \"event\": \"no_such_event\"}}\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = firedrill(&[
+        "report",
+        bad.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("bad.jsonl:2:"), "{stderr}");
+}
