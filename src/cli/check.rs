@@ -352,6 +352,8 @@ fn judged_report(
         let trace = firedrill_sim::run_schedule(scenario, &schedule).trace;
         (schedule, check_all(scenario, &trace))
     };
+    // The first seed's checks, run once and only if some rule needs its reason for having nothing to judge.
+    let first_seed = std::cell::OnceCell::new();
     let rules = report
         .rules
         .iter()
@@ -395,11 +397,11 @@ fn judged_report(
             };
             let not_exercised_why = (rule.count.exercised() == 0)
                 .then(|| {
-                    let (_, checks) = judge(args.start);
-                    checks
-                        .into_iter()
+                    first_seed
+                        .get_or_init(|| judge(args.start).1)
+                        .iter()
                         .find(|check| check.rule == rule.rule)
-                        .map(|check| check.detail)
+                        .map(|check| check.detail.clone())
                 })
                 .flatten();
             crate::report::RuleResult {
