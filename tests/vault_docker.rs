@@ -1,7 +1,7 @@
-//! The Vault drills on real OpenBao 2.7.2 in Docker (feature `docker`): the stuck-leader incident and its healthy
+//! The Vault drills on real OpenBao 2.7.2 in Docker (feature `docker-tests`): the stuck-leader incident and its healthy
 //! control, the sim-against-real differential of their observables, and no leak after an interrupted run. With
 //! the feature on, a missing Docker, FUSE, image or hang filesystem fails these tests; they never skip.
-#![cfg(feature = "docker")]
+#![cfg(feature = "docker-tests")]
 
 use firedrill_scenarios::trace::{AlertState, PodPhaseName, RaftRoleName, TaskState};
 use firedrill_scenarios::{EventKind, Trace};
