@@ -119,12 +119,6 @@ pub fn execute(args: RunArgs) -> u8 {
             return super::run_registry::execute(&scenario, seed, &args)
         }
         Ok(Drill::Vault(_)) if args.backend != Backend::Sim => {
-            if args.reports.any() || args.journal.is_some() || args.html.is_some() {
-                return usage_error(
-                    "the report files (--junit, --summary, --journal, --html) are not written for a Vault drill on --backend docker yet; \
-                     use --trace and `firedrill report`",
-                );
-            }
             let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
                 Ok(scenario) => scenario,
                 Err(error) => return usage_error(error),

@@ -301,11 +301,6 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    /// Whether any report file was asked for.
-    pub fn any(&self) -> bool {
-        self.junit.is_some() || self.summary.is_some()
-    }
-
     /// Writes the reports asked for. An unwritable file is bad input: the error names it.
     pub fn write(&self, report: &Report) -> Result<(), String> {
         if let Some(path) = &self.junit {
