@@ -158,7 +158,74 @@ fn observables(trace: &Trace) -> BTreeMap<&'static str, String> {
     });
     map.insert("standbys_log_what_the_seed_greps", standby_grep.to_string());
     after_deletion(trace, &target, &target_uids, &mut map);
+    map.insert("event_order", event_order(trace, &target));
     map
+}
+
+/// The order in which the incident's milestones first happened until the runbook ends, e.g. `fault < alert <
+/// confirmed < deleted`. The fault's end is left out: the quick pace ends it by design where the simulation heals
+/// it on the seed's schedule.
+fn event_order(trace: &Trace, target: &str) -> String {
+    let mut old_uid: Option<String> = None;
+    let mut milestones: Vec<&'static str> = Vec::new();
+    let reach = |name: &'static str, milestones: &mut Vec<&'static str>| {
+        if !milestones.contains(&name) {
+            milestones.push(name);
+        }
+    };
+    let mut started = false;
+    for event in trace.iter() {
+        match &event.kind {
+            EventKind::FaultInjected { .. } => {
+                started = true;
+                reach("fault", &mut milestones);
+            }
+            _ if !started => {}
+            EventKind::Alert {
+                name,
+                state: AlertState::Firing,
+                ..
+            } if name == "VaultRaftLeaderStuck" => reach("alert", &mut milestones),
+            EventKind::DiagnosisConfirmed { .. } => reach("confirmed", &mut milestones),
+            EventKind::PodDeletionRequested { pod, uid, .. } if pod == target => {
+                old_uid.get_or_insert_with(|| uid.clone());
+                reach("deleted", &mut milestones);
+            }
+            EventKind::ProcessState {
+                pod_uid,
+                pid,
+                tid,
+                state: TaskState::Zombie,
+                ..
+            } if Some(pod_uid) == old_uid.as_ref() && tid.is_none_or(|tid| tid == *pid) => {
+                reach("killed", &mut milestones)
+            }
+            EventKind::RaftRole {
+                pod,
+                role: RaftRoleName::Leader,
+                ..
+            } if pod != target => reach("new leader", &mut milestones),
+            EventKind::Action {
+                action,
+                destructive: true,
+                ..
+            } if action.as_str().ends_with("unmount") => reach("unmount", &mut milestones),
+            EventKind::PodPhase {
+                pod,
+                uid,
+                phase: PodPhaseName::Ready,
+                ..
+            } if pod == target && old_uid.as_ref().is_some_and(|old| old != uid) => {
+                reach("replaced", &mut milestones)
+            }
+            EventKind::RecoveryDeclared { .. } => reach("recovered", &mut milestones),
+            // The runbook's end closes the comparison: after it, the quick pace ends the run while the
+            // simulation goes on to the scenario's end.
+            EventKind::RunbookFinished { .. } => break,
+            _ => {}
+        }
+    }
+    milestones.join(" < ")
 }
 
 /// What `grep -iE 'msgpack|decode|rpc'` matches.
