@@ -4,6 +4,7 @@
 pub mod auth;
 mod bounded;
 mod client;
+mod digest_key;
 pub mod document;
 pub mod media_type;
 pub mod names;
