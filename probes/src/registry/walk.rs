@@ -61,10 +61,13 @@ pub struct WalkConfig {
     pub deadline: Duration,
 }
 
-/// The accounting unit for one tracked object (a queued manifest or blob and its entry in the seen set). The real
-/// cost, allocator included, is nearer 700 bytes (benches/README.md: 294,912 objects peaked at 215 MB RSS), so the
-/// default bound of 192 MiB ends near 215 MB, not at 192 MiB; the unit is kept so the default stays under 256 MB.
-pub const BYTES_PER_OBJECT: usize = 512;
+/// The accounting unit for one tracked object: a pending root, an entry in a seen set, or a queued manifest or blob
+/// (a queued object counts twice, seen and queued). Measured: a tracked object costs 76–82 bytes of heap, glibc's
+/// chunk overhead included (`a_tracked_object_costs_no_more_heap_than_the_accounting_unit` in
+/// probes/tests/registry_bounds.rs, which fails if it ever costs more than this unit); the rest is headroom for the
+/// seen sets' node slack and a queue's doubling growth, which the heap count does not see (benches/README.md
+/// has the peak RSS figures).
+pub const BYTES_PER_OBJECT: usize = 128;
 /// A HEAD answer has no body, so blob requests are issued in larger chunks than manifest requests.
 const BLOB_CHUNK_PER_SLOT: usize = 64;
 
@@ -80,8 +83,8 @@ impl Default for WalkConfig {
             index_depth_limit: 8,
             verify_digests: true,
             credentials: Credentials::Anonymous,
-            // 192 MiB: 48 MiB of bodies (twelve 4 MiB manifests at once) and 294,912 objects: a 100,000-tag
-            // registry of single-platform images that share their base layers fits; the process stays near 215 MB.
+            // 192 MiB: 48 MiB of bodies (twelve 4 MiB manifests at once) and 1,179,648 objects, so a 100,000-tag
+            // registry of two-platform images (seven objects a tag) fits (benches/README.md).
             memory_limit_bytes: 192 * 1024 * 1024,
             deadline: Duration::from_secs(3600),
         }
@@ -520,6 +523,9 @@ impl<C: Connect> Walk<'_, C> {
             self.pending_roots -= chunk.len();
             self.check_root_chunk(chunk, slots).await;
             self.check_manifest_stack(slots).await;
+            if self.blob_queue.len() >= self.blob_chunk_size() {
+                self.check_blobs().await;
+            }
         }
     }
 
@@ -697,33 +703,23 @@ impl<C: Connect> Walk<'_, C> {
     }
 
     async fn check_blob_chunk(&mut self, queue: Vec<BlobItem>) {
-        let responses = run_bounded(
+        let failures = run_bounded(
             queue.iter().map(|item| {
                 let path = format!(
                     "/v2/{}/blobs/{}",
                     self.repositories[item.repository as usize], item.digest
                 );
-                self.client
-                    .request(Method::HEAD, path, None, SMALL_BODY_LIMIT_BYTES)
+                // Reduced to its verdict as soon as it arrives: a response's header values share hyper's read
+                // buffer, so a chunk of whole responses would pin kilobytes per blob until the chunk is done.
+                let request = self
+                    .client
+                    .request(Method::HEAD, path, None, SMALL_BODY_LIMIT_BYTES);
+                async move { blob_failure(request.await) }
             }),
             self.config.concurrency,
         )
         .await;
-        for (item, response) in queue.into_iter().zip(responses) {
-            let failure = match response {
-                Ok(response) if response.status == 200 => None,
-                // A registry on object storage redirects blob reads to the storage backend; it does so only after
-                // resolving the repository's link, so the redirect itself proves the blob reachable. It is not
-                // followed, since the target is another host.
-                Ok(response)
-                    if is_redirect(response.status)
-                        && response.headers.contains_key("location") =>
-                {
-                    None
-                }
-                Ok(response) => Some((Some(response.status), error_detail(&response))),
-                Err(error) => Some((None, error.to_string())),
-            };
+        for (item, failure) in queue.into_iter().zip(failures) {
             if let Some((status, detail)) = failure {
                 self.report.broken.push(Broken {
                     repository: self.repositories[item.repository as usize].clone(),
@@ -887,6 +883,23 @@ impl ListingError {
 
 fn is_redirect(status: u16) -> bool {
     (300..400).contains(&status)
+}
+
+/// Why a blob's HEAD shows it unreachable: its status (if any) and a description; `None` when it is reachable.
+fn blob_failure(response: Result<Response, RequestError>) -> Option<(Option<u16>, String)> {
+    match response {
+        Ok(response) if response.status == 200 => None,
+        // A registry on object storage redirects blob reads to the storage backend; it does so only after resolving
+        // the repository's link, so the redirect itself proves the blob reachable. It is not followed, since the
+        // target is another host.
+        Ok(response)
+            if is_redirect(response.status) && response.headers.contains_key("location") =>
+        {
+            None
+        }
+        Ok(response) => Some((Some(response.status), error_detail(&response))),
+        Err(error) => Some((None, error.to_string())),
+    }
 }
 
 /// A 200 response, or the status (if any) and a description of what went wrong.
