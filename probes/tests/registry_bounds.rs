@@ -314,19 +314,15 @@ fn registry_of_distinct_images(tags: usize, multi_arch: bool) -> Endpoint {
 }
 
 /// The walk's peak heap on its own thread, and the objects it tracked (indexes, manifests, blobs).
-fn peak_heap_of_walk(endpoint: &Endpoint) -> (i64, u64) {
+fn peak_heap_of_walk(endpoint: &Endpoint, config: &WalkConfig) -> (i64, u64) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let config = WalkConfig {
-        concurrency: 8,
-        ..WalkConfig::default()
-    };
     LIVE_BYTES.with(|live| live.set(0));
     PEAK_BYTES.with(|peak| peak.set(0));
     COUNTING.with(|counting| counting.set(true));
-    let report = runtime.block_on(probe_registry(&TcpConnect::plain(), endpoint, &config));
+    let report = runtime.block_on(probe_registry(&TcpConnect::plain(), endpoint, config));
     COUNTING.with(|counting| counting.set(false));
     let report = report.unwrap();
     assert!(report.is_healthy(), "{report:?}");
@@ -338,11 +334,15 @@ fn peak_heap_of_walk(endpoint: &Endpoint) -> (i64, u64) {
 
 #[test]
 fn a_tracked_object_costs_no_more_heap_than_the_accounting_unit() {
+    let config = WalkConfig {
+        concurrency: 8,
+        ..WalkConfig::default()
+    };
     for multi_arch in [false, true] {
         let (small_peak_bytes, small_objects) =
-            peak_heap_of_walk(&registry_of_distinct_images(200, multi_arch));
+            peak_heap_of_walk(&registry_of_distinct_images(200, multi_arch), &config);
         let (large_peak_bytes, large_objects) =
-            peak_heap_of_walk(&registry_of_distinct_images(1_200, multi_arch));
+            peak_heap_of_walk(&registry_of_distinct_images(1_200, multi_arch), &config);
         // The difference leaves out what any walk holds (runtime, connections, a chunk's bodies): what remains grows
         // with the objects tracked, and it is what the bound counts in units of BYTES_PER_OBJECT.
         let per_object_bytes =
@@ -357,4 +357,72 @@ fn a_tracked_object_costs_no_more_heap_than_the_accounting_unit() {
             "{per_object_bytes} B per object against a unit of {BYTES_PER_OBJECT}"
         );
     }
+}
+
+#[test]
+fn large_manifests_are_held_a_few_at_a_time_not_a_level_at_once() {
+    // 24 tags of 1 MiB manifests (24 MiB in all) against a 16 MiB bound: a quarter, 4 MiB, for bodies, so at most
+    // four are fetched at once. Holding a whole level at once is what took 300 tags of 4 MiB manifests to 1.34 GB.
+    const TAGS: usize = 24;
+    const MANIFEST_BYTES: usize = 1024 * 1024;
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let peak_in_flight = Arc::new(AtomicU64::new(0));
+    let (in_flight_counter, peak_counter) = (in_flight.clone(), peak_in_flight.clone());
+    let endpoint = serve(move |path| {
+        let json = |body: &str| {
+            (
+                200,
+                "application/json".to_string(),
+                String::new(),
+                body.as_bytes().to_vec(),
+            )
+        };
+        match path {
+            "/v2/" => json("{}"),
+            p if p.starts_with("/v2/_catalog") => json(r#"{"repositories":["big"]}"#),
+            p if p.starts_with("/v2/big/tags/list") => {
+                let tags: Vec<String> = (0..TAGS).map(|tag| format!("\"t{tag}\"")).collect();
+                json(&format!(r#"{{"tags":[{}]}}"#, tags.join(",")))
+            }
+            p if p.starts_with("/v2/big/blobs/") => json(""),
+            p => {
+                let tag = p.strip_prefix("/v2/big/manifests/t").unwrap_or("0");
+                let now = in_flight_counter.fetch_add(1, Ordering::SeqCst) + 1;
+                peak_counter.fetch_max(now, Ordering::SeqCst);
+                // Long enough for every request the walk allows at once to arrive before the first is answered.
+                std::thread::sleep(Duration::from_millis(50));
+                in_flight_counter.fetch_sub(1, Ordering::SeqCst);
+                let mut body = format!(
+                    r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":1}},"layers":[],"annotations":{{"pad":""#,
+                    sha256_digest(format!("config-{tag}").as_bytes())
+                )
+                .into_bytes();
+                body.resize(MANIFEST_BYTES - 3, b'a');
+                body.extend_from_slice(b"\"}}");
+                (200, MANIFEST.to_string(), String::new(), body)
+            }
+        }
+    });
+    let memory_limit_bytes = 16 * 1024 * 1024;
+    let config = WalkConfig {
+        concurrency: 32,
+        manifest_limit_bytes: MANIFEST_BYTES,
+        memory_limit_bytes,
+        ..WalkConfig::default()
+    };
+    let (peak_bytes, objects) = peak_heap_of_walk(&endpoint, &config);
+    assert_eq!(
+        objects,
+        2 * TAGS as u64,
+        "every manifest and config checked"
+    );
+    assert!(
+        peak_in_flight.load(Ordering::SeqCst) <= 4,
+        "{} manifests fetched at once",
+        peak_in_flight.load(Ordering::SeqCst)
+    );
+    assert!(
+        peak_bytes <= memory_limit_bytes as i64,
+        "the walk held {peak_bytes} B against a bound of {memory_limit_bytes} B"
+    );
 }
