@@ -14,12 +14,21 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format"
 cargo fmt --all --check
 
-step "clippy (default features, and with the docker backend)"
+step "clippy (default features with the docker backend, its tests, and the simulation-only build)"
 cargo clippy --all-targets -- -D warnings
-cargo clippy --all-targets --features docker -- -D warnings
+cargo clippy --all-targets --features docker-tests -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings
 
 step "unit, simulation and CLI tests"
 cargo test --workspace --release
+
+step "the HTML timeline in headless Chromium (no console error, no network request, lanes, fault, violation)"
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+cargo test --release --test report_browser -- --ignored
 
 step "mutation testing of the shipped runbooks: every survivor is killed or a listed equivalent"
 cargo run --release --quiet -- mutate vault-stuck-leader --no-progress

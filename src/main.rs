@@ -1,6 +1,7 @@
 //! The `firedrill` command line: list, run, sweep and probe.
 
 mod cli;
+mod report;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -44,7 +44,7 @@ fn a_malformed_registry_file_is_located_and_exits_2() {
 }
 
 /// Vault drills run on real OpenBao with `--backend docker` (tests/vault_docker.rs); a build without the feature
-/// cannot start that backend, which is bad input (exit 2) with the way to fix it.
+/// (`--no-default-features`) cannot start that backend, which is bad input (exit 2) with the way to fix it.
 #[cfg(not(feature = "docker"))]
 #[test]
 fn the_docker_backend_of_vault_drills_needs_the_docker_feature() {
@@ -52,4 +52,25 @@ fn the_docker_backend_of_vault_drills_needs_the_docker_feature() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--features docker"), "{stderr}");
+}
+
+/// The docker backend is in the default build; without a reachable Docker at run time, a run is bad input (exit 2)
+/// that says Docker is needed, for a registry drill and for a Vault drill alike.
+#[cfg(feature = "docker")]
+#[test]
+fn the_docker_backend_without_a_reachable_docker_is_bad_input() {
+    for scenario in ["registry-orphan-index", "vault-healthy"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+            .args(["run", scenario, "--seed", "1", "--backend", "docker"])
+            .env("DOCKER_HOST", "unix:///nonexistent/firedrill-test.sock")
+            .env_remove("FIREDRILL_SEED")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{scenario}: {stderr}");
+        assert!(
+            stderr.contains("--backend docker needs"),
+            "{scenario}: {stderr}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `firedrill probe registry` end to end: the binary against a real registry container, its exit codes and
-//! outputs. Enabled by the `docker` feature; with it on, an unreachable Docker fails the test.
-#![cfg(feature = "docker")]
+//! outputs. Enabled by the `docker-tests` feature; with it on, an unreachable Docker fails the test.
+#![cfg(feature = "docker-tests")]
 
 use firedrill_harness::docker::{populate, RegistryContainer};
 use std::process::Command;

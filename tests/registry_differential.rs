@@ -4,9 +4,9 @@
 //! bug in the model (or a surprise in reality), printed as the shrunk sequence. A deliberately wrong model
 //! (`ModelVariant::MarkRecursively`) must be caught, so the test can fail.
 //!
-//! Enabled by the `docker` feature; with it on, an unreachable Docker fails these tests, never skips them.
+//! Enabled by the `docker-tests` feature; with it on, an unreachable Docker fails these tests, never skips them.
 //! `FIREDRILL_DIFF_CASES` sets the number of sequences (default 10); each costs one container start.
-#![cfg(feature = "docker")]
+#![cfg(feature = "docker-tests")]
 
 use firedrill_harness::docker::api::ApiClient;
 use firedrill_harness::docker::fs_disk::FsDisk;

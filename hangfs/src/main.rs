@@ -96,12 +96,17 @@ fn main() {
     }
     // Held calls are answered before the unmount, or the kernel would keep their tasks waiting on a dead mount.
     gate.release();
-    if let Err(error) = session.umount_and_join() {
-        eprintln!(
-            "firedrill-hangfs: unmounting {}: {error}",
-            mountpoint.display()
-        );
-        std::process::exit(1);
+    match session.umount_and_join() {
+        Ok(()) => {}
+        // Already detached by a drill's `umount -l` or `umount -f`: nothing is left to unmount.
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+        Err(error) => {
+            eprintln!(
+                "firedrill-hangfs: unmounting {}: {error}",
+                mountpoint.display()
+            );
+            std::process::exit(1);
+        }
     }
 }
 

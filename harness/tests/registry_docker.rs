@@ -1,7 +1,7 @@
 //! The registry probe against a real distribution registry in Docker: exactly the faults applied to the real
 //! storage tree are reported, and the registry's own GC reproduces the orphaned-index-children incident.
-//! Enabled by the `docker` feature; with it on, an unreachable Docker fails these tests, never skips them.
-#![cfg(feature = "docker")]
+//! Enabled by the `docker-tests` feature; with it on, an unreachable Docker fails these tests, never skips them.
+#![cfg(feature = "docker-tests")]
 
 use firedrill_harness::docker::{populate, Fixture, RegistryContainer};
 use firedrill_probes::registry::{probe_registry, Kind, Report, WalkConfig};

@@ -73,6 +73,14 @@ pub const RUNBOOKS: &[(&str, &str)] = &[
         include_str!("../runbooks/vault-safe-restart-umount-f.toml"),
     ),
     (
+        "vault-canary-restart",
+        include_str!("../runbooks/vault-canary-restart.toml"),
+    ),
+    (
+        "vault-canary-restart-umount-l",
+        include_str!("../runbooks/vault-canary-restart-umount-l.toml"),
+    ),
+    (
         "vault-migrate-storage",
         include_str!("../runbooks/vault-migrate-storage.toml"),
     ),

@@ -56,6 +56,13 @@ pub struct CheckArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub reports: crate::report::ReportArgs,
+    /// Also draw the first failing seed (the first seed when none fails) as one self-contained HTML timeline in
+    /// FILE: lanes per pod and node, fault windows, probes, alerts, runbook steps, and the violation linked to
+    /// the event that broke the rule.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// One seed's result.
@@ -170,6 +177,7 @@ pub fn execute(args: CheckArgs) -> u8 {
         return usage_error(error);
     }
     super::interrupt::install();
+    let started = std::time::Instant::now();
     let end = args.start.saturating_add(args.seeds);
     match args.format {
         Format::Text => println!("SEEDS={}..{end}", args.start),
@@ -300,11 +308,172 @@ pub fn execute(args: CheckArgs) -> u8 {
         ),
         Format::Text => print_text(&report),
     }
+    if let Some(path) = &args.html {
+        let seed = failing.first().map_or(args.start, |first| first.seed);
+        let trace = firedrill_sim::run_schedule(&scenario, &draw(&scenario, seed, swarm)).trace;
+        let checks = check_all(&scenario, &trace);
+        let title = format!(
+            "check {} with runbook {}: seed {seed}",
+            scenario.name, report.runbook
+        );
+        let html = crate::report::timeline_html::render(&title, &trace, Some(&checks));
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
+            return usage_error(error);
+        }
+    }
+    let mut judged = judged_report(&scenario, &args, swarm, &report, &results);
+    judged.wall_ms = started.elapsed().as_millis() as u64;
+    if let Err(error) = args.reports.write(&judged) {
+        return usage_error(error);
+    }
+    match args.format {
+        Format::Text => println!("{}", judged.totals().line()),
+        Format::Json => eprintln!("{}", judged.totals().line()),
+    }
     if report.verdict == "pass" {
         EXIT_PASS
     } else {
         EXIT_FAIL
     }
+}
+
+/// The check as a report for JUnit and the step summary. The counterexample's rule carries its shrunk schedule;
+/// every other broken rule is judged again on its own first failing seed for its detail, and a rule no seed
+/// exercised on the first seed for why (one run each, so no seed's details are kept while the check runs).
+fn judged_report(
+    scenario: &Scenario,
+    args: &CheckArgs,
+    swarm: bool,
+    report: &CheckReport,
+    results: &[SeedResult],
+) -> crate::report::Report {
+    let judge = |seed: u64| {
+        let schedule = draw(scenario, seed, swarm);
+        let trace = firedrill_sim::run_schedule(scenario, &schedule).trace;
+        (schedule, check_all(scenario, &trace))
+    };
+    // The first seed's checks, run once and only if some rule needs its reason for having nothing to judge.
+    let first_seed = std::cell::OnceCell::new();
+    let rules = report
+        .rules
+        .iter()
+        .map(|rule| {
+            let first_failure = match &report.counterexample {
+                Some(counterexample) if counterexample.rule == rule.rule => {
+                    Some(crate::report::RuleFailure {
+                        seed: counterexample.seed,
+                        detail: counterexample.detail.clone(),
+                        schedule: Some(
+                            serde_json::to_string(&counterexample.shrunk_schedule)
+                                .expect("schedules serialize"),
+                        ),
+                        shrunk: true,
+                        replay: vec![
+                            counterexample.replay_seed.clone(),
+                            counterexample.replay_shrunk.clone(),
+                        ],
+                    })
+                }
+                _ => results
+                    .iter()
+                    .filter(|result| result.failed.contains(&rule.rule))
+                    .min_by_key(|result| result.seed)
+                    .map(|result| {
+                        let (schedule, checks) = judge(result.seed);
+                        crate::report::RuleFailure {
+                            seed: result.seed,
+                            detail: checks
+                                .into_iter()
+                                .find(|check| check.rule == rule.rule)
+                                .map(|check| check.detail)
+                                .unwrap_or_default(),
+                            schedule: Some(
+                                serde_json::to_string(&schedule).expect("schedules serialize"),
+                            ),
+                            shrunk: false,
+                            replay: vec![seed_replay(args, swarm, result.seed)],
+                        }
+                    }),
+            };
+            let not_exercised_why = (rule.count.exercised() == 0)
+                .then(|| {
+                    first_seed
+                        .get_or_init(|| judge(args.start).1)
+                        .iter()
+                        .find(|check| check.rule == rule.rule)
+                        .map(|check| check.detail.clone())
+                })
+                .flatten();
+            crate::report::RuleResult {
+                rule: rule.rule.to_string(),
+                pass_seeds: rule.count.pass,
+                fail_seeds: rule.count.fail,
+                not_exercised_seeds: rule.count.not_exercised,
+                not_exercised_why,
+                not_applicable: rule.not_applicable.clone(),
+                unexercised_fails: true,
+                first_failure,
+            }
+        })
+        .collect();
+    let figures = &report.figures;
+    let figure = |name, unit, distribution: &Distribution| crate::report::Figure {
+        name,
+        unit,
+        distribution: distribution.clone(),
+    };
+    crate::report::Report {
+        command: "check",
+        scenarios: vec![crate::report::ScenarioResult {
+            scenario: report.scenario.clone(),
+            runbook: Some(report.runbook.clone()),
+            seeds: args.start..args.start.saturating_add(args.seeds),
+            rules,
+            steps: report
+                .runbook_coverage
+                .iter()
+                .map(|step| crate::report::StepResult {
+                    step: step.step.clone(),
+                    reached_seeds: step.reached,
+                    branches: step
+                        .branches
+                        .iter()
+                        .map(|(branch, seeds)| format!("{} {seeds}", branch_name(branch)))
+                        .collect(),
+                })
+                .collect(),
+            figures: vec![
+                figure("time to detect", " ms", &figures.detect_ms),
+                figure("time to recover", " ms", &figures.recover_ms),
+                figure("node reboots", "", &figures.node_reboots),
+                figure("destructive actions", "", &figures.destructive_actions),
+            ],
+        }],
+        wall_ms: 0,
+    }
+}
+
+/// A branch as the trace names it (`timeout`, `otherwise`, …).
+fn branch_name(branch: &firedrill_scenarios::trace::Branch) -> String {
+    serde_json::to_value(branch)
+        .expect("branches serialize")
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// The command that replays one seed of this check.
+fn seed_replay(args: &CheckArgs, swarm: bool, seed: u64) -> String {
+    let runbook_flag = args
+        .runbook
+        .as_ref()
+        .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
+        .unwrap_or_default();
+    let swarm_flag = if swarm { " --swarm" } else { "" };
+    format!(
+        "firedrill run {} --seed {seed}{swarm_flag}{runbook_flag}",
+        super::shell::quote(&args.scenario)
+    )
 }
 
 /// Shrinks the first failing seed's schedule while the same rule breaks, and builds the replay lines.
@@ -334,7 +503,6 @@ fn counterexample(
         .as_ref()
         .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
         .unwrap_or_default();
-    let swarm_flag = if swarm { " --swarm" } else { "" };
     Counterexample {
         seed: first.seed,
         rule,
@@ -342,11 +510,7 @@ fn counterexample(
         failing_seeds,
         shrink_runs,
         actions: action_lines(&trace),
-        replay_seed: format!(
-            "firedrill run {} --seed {}{swarm_flag}{runbook_flag}",
-            super::shell::quote(&args.scenario),
-            first.seed
-        ),
+        replay_seed: seed_replay(args, swarm, first.seed),
         replay_shrunk: format!(
             "firedrill run {} --seed {}{runbook_flag} --schedule {}",
             super::shell::quote(&args.scenario),
@@ -530,15 +694,7 @@ fn print_text(report: &CheckReport) {
             let branches: Vec<String> = step
                 .branches
                 .iter()
-                .map(|(branch, seeds)| {
-                    format!(
-                        "{} {seeds}",
-                        serde_json::to_value(branch)
-                            .expect("branches serialize")
-                            .as_str()
-                            .unwrap_or("?")
-                    )
-                })
+                .map(|(branch, seeds)| format!("{} {seeds}", branch_name(branch)))
                 .collect();
             println!(
                 "  {:<24} {:>6}  {}",
@@ -640,6 +796,6 @@ fn print_text(report: &CheckReport) {
     let unexercised = report.rules.len() - failed - passed - not_applicable;
     println!();
     println!(
-        "{passed} passed, {failed} failed, {unexercised} not exercised, {not_applicable} not applicable"
+        "rules: {passed} held, {failed} broken, {unexercised} not exercised, {not_applicable} not applicable"
     );
 }

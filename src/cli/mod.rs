@@ -1,12 +1,14 @@
 //! Argument parsing and dispatch. Exit codes: 0 pass, 1 a rule failed or a probe found a problem, 2 bad input.
 
 mod check;
+mod docker_preflight;
 mod interrupt;
 mod list;
 mod mutate;
 mod output;
 mod parallel;
 mod probe;
+mod report;
 mod run;
 mod run_registry;
 mod run_vault_docker;
@@ -40,6 +42,8 @@ firedrill sweep --all --seeds 1000\n  \
 firedrill check vault-stuck-leader --seeds 1000 --audit\n  \
 firedrill check vault-stuck-leader --runbook unsafe/force-delete-first\n  \
 firedrill mutate vault-stuck-leader\n  \
+firedrill run vault-stuck-leader --seed 7 --junit drill.xml --summary \"$GITHUB_STEP_SUMMARY\" --html timeline.html\n  \
+firedrill report run.jsonl -o timeline.html\n  \
 firedrill probe vault --endpoint http://127.0.0.1:8200 --endpoint http://127.0.0.1:8202 --timeout 3s\n\n\
 Exit codes: 0 pass, 1 fail (a rule broke, or the probed system is unhealthy), 2 bad input (including any \
 scenario or runbook number outside its range, located as file:line:col), 130 sweep or check interrupted by \
@@ -64,6 +68,9 @@ enum Command {
     /// Mutation-test a runbook: run `check` on every small edit of it (a step dropped, steps swapped, a guard
     /// negated, a wait shortened, a delete made forceful…) and report which survive and which steps matter.
     Mutate(mutate::MutateArgs),
+    /// Draw a trace (`run --trace FILE`) as one self-contained HTML timeline: lanes per pod and node, fault
+    /// windows, probes, alerts, runbook steps and the rules' verdicts, a violation linked to its event.
+    Report(report::ReportArgs),
     /// Run a probe against real endpoints.
     #[command(subcommand)]
     Probe(probe::ProbeCommand),
@@ -89,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::execute(args),
         Command::Check(args) => check::execute(args),
         Command::Mutate(args) => mutate::execute(args),
+        Command::Report(args) => report::execute(args),
         Command::Probe(command) => probe::execute(command),
     };
     ExitCode::from(code)

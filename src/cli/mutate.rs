@@ -253,6 +253,17 @@ pub fn execute(args: MutateArgs) -> u8 {
         ),
         Format::Text => print_text(&report),
     }
+    // The plain closing line every judging command ends with: a mutant killed or listed as equivalent passed,
+    // a new survivor failed, an unreached one was skipped.
+    let totals = crate::report::Totals {
+        passed: (report.killed + report.equivalent) as u64,
+        failed: report.new_survivors as u64,
+        skipped: report.unreached as u64,
+    };
+    match args.format {
+        Format::Text => println!("{}", totals.line()),
+        Format::Json => eprintln!("{}", totals.line()),
+    }
     if report.new_survivors == 0 {
         EXIT_PASS
     } else {

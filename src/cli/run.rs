@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "JSON|FILE")]
     pub schedule: Option<String>,
     /// Where the drill runs: `sim` (deterministic, the default) or `docker` (real software in containers: a
-    /// registry, or three OpenBao voters; in a build with the `docker` feature).
+    /// registry, or three OpenBao voters; needs a running Docker, else exit 2).
     #[arg(long, value_enum, default_value_t = Backend::Sim)]
     pub backend: Backend,
     /// Draw the seed's schedule as `firedrill check` does (swarm testing: faults, beliefs and stale boot disks
@@ -43,6 +43,16 @@ pub struct RunArgs {
     /// takes minutes instead of the scenario's half hour. The windows the checkers judge are shortened with it.
     #[arg(long)]
     pub quick: bool,
+    #[command(flatten)]
+    pub reports: crate::report::ReportArgs,
+    /// Also write the run's journal to FILE: one JSON document with the scenario, seed, schedule, backend and
+    /// versions, `status` and `deviated`, every runbook activity with its start, end, status and output, the
+    /// probe rounds, alerts, rule results and figures (schema: docs/journal.md).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Also draw the run as one self-contained HTML timeline in FILE (as `firedrill report` does from a trace).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Loads the scenario and applies `--runbook`.
@@ -98,6 +108,12 @@ pub fn execute(args: RunArgs) -> u8 {
         Format::Text => println!("SEED={seed}"),
         Format::Json => eprintln!("SEED={seed}"),
     }
+    // A build without the backend says so in the backend itself; a build with it checks Docker first.
+    if args.backend == Backend::Docker && cfg!(feature = "docker") {
+        if let Err(error) = super::docker_preflight::check() {
+            return usage_error(error);
+        }
+    }
     match catalog::load_drill(&args.scenario) {
         Ok(Drill::Registry(scenario)) => {
             return super::run_registry::execute(&scenario, seed, &args)
@@ -143,11 +159,87 @@ pub fn execute(args: RunArgs) -> u8 {
         ),
         Format::Text => print_text(&verdict, &outcome.trace, &args),
     }
+    finish(&args, &verdict, &outcome.trace)
+}
+
+/// Writes the reports `run` was asked for, prints the plain `N passed, N failed` line (to stderr with
+/// `--format json`, so stdout stays one JSON object) and returns the exit code.
+pub(super) fn finish(args: &RunArgs, verdict: &Verdict, trace: &firedrill_scenarios::Trace) -> u8 {
+    let report = report_of(args, verdict, trace);
+    if let Err(error) = args.reports.write(&report) {
+        return usage_error(error);
+    }
+    if let Some(path) = &args.journal {
+        if let Err(error) = crate::report::journal::write(path, verdict, trace) {
+            return usage_error(error);
+        }
+    }
+    if let Some(path) = &args.html {
+        let title = format!("{} seed {}", verdict.scenario, verdict.seed);
+        let html = crate::report::timeline_html::render(&title, trace, Some(&verdict.checks));
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
+            return usage_error(error);
+        }
+    }
+    match args.format {
+        Format::Text => println!("{}", report.totals().line()),
+        Format::Json => eprintln!("{}", report.totals().line()),
+    }
     if verdict.passed() {
         EXIT_PASS
     } else {
         EXIT_FAIL
     }
+}
+
+/// One run as a report: each rule of the verdict, with the seed's schedule and replay line when it broke.
+fn report_of(
+    args: &RunArgs,
+    verdict: &Verdict,
+    trace: &firedrill_scenarios::Trace,
+) -> crate::report::Report {
+    let schedule = trace.iter().find_map(|event| match &event.kind {
+        firedrill_scenarios::EventKind::ScheduleDrawn { schedule } => {
+            Some(serde_json::to_string(schedule).expect("schedules serialize"))
+        }
+        _ => None,
+    });
+    let verdicts = std::slice::from_ref(verdict);
+    crate::report::Report {
+        command: "run",
+        scenarios: vec![crate::report::ScenarioResult {
+            scenario: verdict.scenario.clone(),
+            runbook: args.runbook.clone(),
+            seeds: verdict.seed..verdict.seed.saturating_add(1),
+            rules: crate::report::rules_of_verdicts(
+                verdicts,
+                |seed| vec![replay_line(args, seed)],
+                |_| schedule.clone(),
+            ),
+            steps: Vec::new(),
+            figures: crate::report::figures_of_verdicts(verdicts),
+        }],
+        wall_ms: verdict.wall_ms,
+    }
+}
+
+/// The command that replays this run's seed, with the flags that shaped it.
+pub(super) fn replay_line(args: &RunArgs, seed: u64) -> String {
+    let mut flags = args
+        .runbook
+        .as_ref()
+        .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
+        .unwrap_or_default();
+    if args.swarm {
+        flags.push_str(" --swarm");
+    }
+    if let Some(schedule) = &args.schedule {
+        flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
+    }
+    format!(
+        "firedrill run {} --seed {seed}{flags}",
+        super::shell::quote(&args.scenario)
+    )
 }
 
 fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunArgs) {
@@ -170,23 +262,10 @@ fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunA
     if verdict.passed() {
         println!("PASS");
     } else {
-        let mut flags = args
-            .runbook
-            .as_ref()
-            .map(|runbook| format!(" --runbook {}", super::shell::quote(runbook)))
-            .unwrap_or_default();
-        if args.swarm {
-            flags.push_str(" --swarm");
-        }
-        if let Some(schedule) = &args.schedule {
-            flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
-        }
-        let runbook = flags;
         println!(
-            "FAIL: {}\nreplay: firedrill run {} --seed {}{runbook}",
+            "FAIL: {}\nreplay: {}",
             verdict.failed_rules().join(", "),
-            super::shell::quote(&args.scenario),
-            verdict.seed
+            replay_line(args, verdict.seed)
         );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::output::Format;
 use super::run::RunArgs;
-use super::{usage_error, EXIT_FAIL, EXIT_PASS};
+use super::usage_error;
 use clap::ValueEnum;
 use firedrill_scenarios::registry::RegistryScenario;
 use firedrill_scenarios::verdict::{format_ms, timeline, Verdict};
@@ -13,7 +13,7 @@ use firedrill_scenarios::{Drill, Trace};
 pub enum Backend {
     /// The deterministic turmoil simulation.
     Sim,
-    /// A real registry container (registry drills only; needs the `docker` feature and a running Docker).
+    /// Real software in containers: a registry, or three OpenBao voters (needs a running Docker).
     Docker,
 }
 
@@ -50,7 +50,7 @@ fn run_docker(scenario: &RegistryScenario, seed: u64) -> Result<RegistryOutcome,
 #[cfg(not(feature = "docker"))]
 fn run_docker(_scenario: &RegistryScenario, _seed: u64) -> Result<RegistryOutcome, String> {
     Err(
-        "this firedrill was built without the docker backend; rebuild with `--features docker`"
+        "this firedrill was built without the docker backend (--no-default-features); rebuild without that flag"
             .into(),
     )
 }
@@ -80,11 +80,7 @@ pub fn execute(scenario: &RegistryScenario, seed: u64, args: &RunArgs) -> u8 {
         ),
         Format::Text => print_text(&verdict, &outcome.trace, args),
     }
-    if verdict.passed() {
-        EXIT_PASS
-    } else {
-        EXIT_FAIL
-    }
+    super::run::finish(args, &verdict, &outcome.trace)
 }
 
 fn print_text(verdict: &Verdict, trace: &Trace, args: &RunArgs) {
@@ -142,10 +138,9 @@ fn print_text(verdict: &Verdict, trace: &Trace, args: &RunArgs) {
         println!("PASS");
     } else {
         println!(
-            "FAIL: {}\nreplay: firedrill run {} --seed {}",
+            "FAIL: {}\nreplay: {}",
             verdict.failed_rules().join(", "),
-            args.scenario,
-            verdict.seed
+            super::run::replay_line(args, verdict.seed)
         );
     }
 }

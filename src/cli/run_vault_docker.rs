@@ -41,7 +41,7 @@ fn run_docker(
     _quick: bool,
 ) -> Result<(Scenario, NoOutcome), String> {
     Err(
-        "this firedrill was built without the docker backend; rebuild with `--features docker`"
+        "this firedrill was built without the docker backend (`--no-default-features`); rebuild with the default features"
             .into(),
     )
 }
@@ -110,9 +110,11 @@ pub fn execute(scenario: &Scenario, seed: u64, args: &RunArgs) -> u8 {
             println!("{}", if verdict.passed() { "PASS" } else { "FAIL" });
         }
     }
-    if verdict.passed() && outcome.teardown_problems.is_empty() {
-        EXIT_PASS
-    } else {
+    // The same report files as a simulated run (--junit, --summary, --journal, --html), and the plain last line.
+    let code = super::run::finish(args, &verdict, &outcome.trace);
+    if code == EXIT_PASS && !outcome.teardown_problems.is_empty() {
         EXIT_FAIL
+    } else {
+        code
     }
 }

@@ -32,6 +32,12 @@ pub struct SweepArgs {
     /// Do not draw a progress bar (it is drawn only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub reports: crate::report::ReportArgs,
+    /// Also write one self-contained HTML page to FILE plotting, per scenario, the distributions of the time to
+    /// detect and to recover over the seeds.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// The figures of one scenario's sweep.
@@ -107,9 +113,13 @@ pub fn execute(args: SweepArgs) -> u8 {
     );
     let started = Instant::now();
     let mut summaries = Vec::new();
+    let mut results = Vec::new();
+    let mut series = Vec::new();
     for (name, scenario) in &scenarios {
         progress.set_message(name.clone());
         let verdicts = sweep_one(scenario, args.start, args.seeds, jobs, &progress);
+        results.push(scenario_result(name, scenario, args.start, &verdicts));
+        series.push(latency_series(name, &verdicts));
         summaries.push(summarize(name, verdicts));
         if super::interrupt::requested() {
             break;
@@ -133,6 +143,25 @@ pub fn execute(args: SweepArgs) -> u8 {
             serde_json::to_string(&report).expect("reports serialize")
         ),
         Format::Text => print_text(&report),
+    }
+    let judged = crate::report::Report {
+        command: "sweep",
+        scenarios: results,
+        wall_ms,
+    };
+    if let Err(error) = args.reports.write(&judged) {
+        return usage_error(error);
+    }
+    if let Some(path) = &args.html {
+        let title = format!("firedrill sweep, seeds {}..{end}", args.start);
+        let html = crate::report::timeline_html::render_sweep(&title, &series);
+        if let Err(error) = crate::report::timeline_html::write(path, &html) {
+            return usage_error(error);
+        }
+    }
+    match args.format {
+        Format::Text => println!("{}", judged.totals().line()),
+        Format::Json => eprintln!("{}", judged.totals().line()),
     }
     if super::interrupt::requested() {
         return super::interrupt::sweep_summary(
@@ -168,6 +197,61 @@ fn sweep_one(
             drill.judge(seed, &outcome.trace, outcome.wall_ms)
         }
     })
+}
+
+/// Per-seed detection and recovery times from the fault's onset, for the sweep's distribution plots.
+fn latency_series(name: &str, verdicts: &[Verdict]) -> crate::report::timeline_html::SweepSeries {
+    let since_onset = |at: Option<u64>, onset: Option<u64>| {
+        at.zip(onset).map(|(at, onset)| at.saturating_sub(onset))
+    };
+    crate::report::timeline_html::SweepSeries {
+        scenario: name.to_string(),
+        detect_ms: verdicts
+            .iter()
+            .filter_map(|v| since_onset(v.detected_at_ms, v.onset_ms))
+            .collect(),
+        recover_ms: verdicts
+            .iter()
+            .filter_map(|v| since_onset(v.recovered_at_ms, v.onset_ms))
+            .collect(),
+    }
+}
+
+/// One scenario's sweep as a report: each rule over the seeds, a failure with the seed's drawn schedule (a
+/// Vault drill's; `check` shrinks it) and its replay line.
+fn scenario_result(
+    name: &str,
+    drill: &Drill,
+    start: u64,
+    verdicts: &[Verdict],
+) -> crate::report::ScenarioResult {
+    let replay = |seed: u64| {
+        vec![format!(
+            "firedrill run {} --seed {seed}",
+            super::shell::quote(name)
+        )]
+    };
+    let schedule = |seed: u64| match drill {
+        Drill::Vault(scenario) => Some(
+            serde_json::to_string(&firedrill_scenarios::Schedule::draw(scenario, seed))
+                .expect("schedules serialize"),
+        ),
+        Drill::Registry(_) => None,
+    };
+    crate::report::ScenarioResult {
+        scenario: name.to_string(),
+        runbook: match drill {
+            Drill::Vault(scenario) => scenario
+                .runbook
+                .as_ref()
+                .map(|runbook| runbook.name.clone()),
+            Drill::Registry(_) => None,
+        },
+        seeds: start..start.saturating_add(verdicts.len() as u64),
+        rules: crate::report::rules_of_verdicts(verdicts, replay, schedule),
+        steps: Vec::new(),
+        figures: crate::report::figures_of_verdicts(verdicts),
+    }
 }
 
 fn summarize(name: &str, verdicts: Vec<Verdict>) -> ScenarioSummary {

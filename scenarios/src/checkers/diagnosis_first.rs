@@ -149,7 +149,7 @@ mod tests {
     use super::super::fixture::TraceBuilder;
     use super::super::RuleStatus;
     use super::*;
-    use crate::trace::VmOperation;
+    use crate::trace::{TaskState, VmOperation};
 
     #[test]
     fn acting_before_any_confirmation_fails() {
@@ -213,6 +213,22 @@ mod tests {
             &["one_voter_stuck", "stuck_is_leader"],
         )
         .delete(20, "vault-2", "u2", "n2", false);
+        assert_eq!(check(&t.build()).status, RuleStatus::Pass);
+    }
+
+    /// Real OpenBao stays Ready (its `vault status` answers) for minutes while its raft writes hang: the task
+    /// blocked in D is what makes it the stuck voter, not its readiness (DOMAIN.md §9).
+    #[test]
+    fn deleting_a_ready_voter_whose_task_is_blocked_in_d_passes() {
+        let mut t = TraceBuilder::healthy_cluster();
+        t.task(10, "n2", 300, "u2", "vault", TaskState::DiskSleep)
+            .confirm(
+                15,
+                Diagnosis::StuckLeader,
+                "vault-2",
+                &["one_voter_stuck", "stuck_is_leader"],
+            )
+            .delete(20, "vault-2", "u2", "n2", false);
         assert_eq!(check(&t.build()).status, RuleStatus::Pass);
     }
 

@@ -183,12 +183,14 @@ impl Replay {
             .collect()
     }
 
-    /// A voter is up when its current incarnation is Ready; absent, starting, Terminating or not answering
-    /// are down, whatever the cause.
+    /// A voter is up when its current incarnation is Ready and none of its tasks is blocked in uninterruptible
+    /// sleep; absent, starting, Terminating or not answering are down, whatever the cause. A blocked task counts
+    /// because readiness alone can lie: real OpenBao answers `vault status` and its health for minutes while its
+    /// raft writes hang (DOMAIN.md §9).
     pub fn voter_up(&self, pod: &str) -> bool {
-        self.pods
-            .get(pod)
-            .is_some_and(|view| view.phase == PodPhaseName::Ready)
+        self.pods.get(pod).is_some_and(|view| {
+            view.phase == PodPhaseName::Ready && self.blocked_tasks_of(&view.uid).is_empty()
+        })
     }
 
     /// The pods whose current incarnation runs on a node.

@@ -3,20 +3,27 @@
 //! - `probe_voters`: the same probe round the ops loop runs (health per voter, and the write canary through the
 //!   active one); `raft_leader`: `sys/leader` through the named voter; `logs`: `docker logs --tail`;
 //! - `get_pod`: the tracked container (Terminating between the deletion and the process's end);
-//! - `processes` and `d_state_processes`: the host's `/proc` for the voter's containers, per thread, as
-//!   `ps -eLo` (a zombie leader with a thread in D shows D, the state the rules care about);
-//! - `mounts`: the host mount table; `lazy_unmount`: `umount -l` of the hang mount on the host;
+//! - `processes` and `d_state_threads`: the host's `/proc` for the voter's containers, per thread, as `ps -eLo`
+//!   shows them; `d_state_processes`: thread-group leaders only, as `ps -eo` (a zombie leader shows Z there even
+//!   while a thread of it waits in D);
+//! - `mounts`: the host mount table; `lazy_unmount`: `umount -l` of the hang mount on the host; `force_unmount`:
+//!   `umount -f`, whose `fuse_umount_begin` aborts the FUSE connection as NFS's fails pending requests;
 //! - `external_health`: `sys/health` on the voter the others name leader (the `vault-active` service);
+//!   `active_endpoints`: that voter while its pod exists (Vault's own `vault-active` label stays on a pod until
+//!   the pod is gone);
+//! - `list_peers`: `sys/storage/raft/configuration` through the named voter, with the drill's root token (what
+//!   `bao operator raft list-peers` reads); `list_pods`: the voters' current containers; `firing_alerts`: the
+//!   drill's own alert rule, the Alertmanager of this world;
 //! - `delete_pod` and `force_delete_pod`: see `lifecycle.rs`.
 //!
-//! Verbs with no counterpart here (VMs, nodes, NFS test mounts, claims, the StatefulSet's fsGroup policy) fail
+//! Verbs with no counterpart here (VMs, nodes, NFS test mounts, claims, eviction, the fsGroup policy) fail
 //! with a reason, and the runbook's trace says so.
 
 use super::api;
 use super::lifecycle::{delete_forcefully, delete_gracefully, SharedCluster};
 use super::ops::probe_round;
 use super::procfs;
-use super::world::SharedWorld;
+use super::world::{PodView, SharedWorld};
 use firedrill_scenarios::runbook::{
     Action, Actuator, MountInfo, Observation, PodInfo, ProcessInfo, Query,
 };
@@ -33,6 +40,23 @@ pub struct DockerActuator {
     pub run_limit: Duration,
 }
 
+/// A pod as `kubectl get pod` shows it: Terminating from the deletion until the process is gone.
+fn pod_info(view: &PodView) -> PodInfo {
+    PodInfo {
+        name: view.pod.clone(),
+        uid: view.uid.clone(),
+        node: view.node.clone(),
+        phase: match view.phase {
+            PodPhaseName::Terminating => "Terminating",
+            PodPhaseName::ContainerCreating => "ContainerCreating",
+            _ => "Running",
+        }
+        .to_string(),
+        ready: view.phase == PodPhaseName::Ready,
+        storage: "nfs".into(),
+    }
+}
+
 fn no_counterpart(verb: &str, why: &str) -> Observation {
     Observation::ActionFailed(format!(
         "{verb} has no real counterpart in the docker world: {why}"
@@ -41,50 +65,86 @@ fn no_counterpart(verb: &str, why: &str) -> Observation {
 
 impl DockerActuator {
     /// Processes of the matching pods from the host's `/proc`: the leader as `ps -eo` shows it, and with
-    /// `per_thread` every thread in D as `ps -eLo` does.
+    /// `per_thread` every thread in D as `ps -eLo` does. What the listing saw is recorded in the trace at once, so
+    /// the ground truth the rules judge is never older than what the runbook acted on.
     fn processes_of(
         &self,
         pod_filter: impl Fn(&str, &str) -> bool,
         only_d: bool,
         per_thread: bool,
     ) -> Vec<ProcessInfo> {
-        let w = self.world.borrow();
-        w.pods
+        let views: Vec<PodView> = self
+            .world
+            .borrow()
+            .pods
             .iter()
             .filter(|view| pod_filter(&view.node, &view.uid))
-            .flat_map(|view| {
-                let leader = procfs::process_state(view.host_pid);
-                let threads = procfs::threads(view.host_pid);
-                let mut listed = Vec::new();
-                if let Some(state) = leader {
-                    if !only_d || state == 'D' {
-                        listed.push(ProcessInfo {
-                            pid: view.host_pid,
-                            tid: per_thread.then_some(view.host_pid),
-                            comm: "bao".into(),
-                            state,
-                            pod_uid: view.uid.clone(),
-                        });
-                    }
+            .cloned()
+            .collect();
+        let mut listed = Vec::new();
+        for view in views {
+            let leader = procfs::process_state(view.host_pid);
+            let threads = procfs::threads(view.host_pid);
+            self.world
+                .borrow_mut()
+                .observe_tasks(&view.uid, leader, &threads);
+            if let Some(state) = leader {
+                if !only_d || state == 'D' {
+                    listed.push(ProcessInfo {
+                        pid: view.host_pid,
+                        tid: per_thread.then_some(view.host_pid),
+                        comm: "bao".into(),
+                        state,
+                        pod_uid: view.uid.clone(),
+                    });
                 }
-                listed.extend(
-                    threads
-                        .into_iter()
-                        // A thread is listed when it is in D: `ps -eLo` shows it, `ps -eo` would not.
-                        .filter(|thread| {
-                            per_thread && thread.tid != view.host_pid && thread.state == 'D'
-                        })
-                        .map(|thread| ProcessInfo {
-                            pid: view.host_pid,
-                            tid: Some(thread.tid),
-                            comm: format!("bao/{}", thread.wchan),
-                            state: thread.state,
-                            pod_uid: view.uid.clone(),
-                        }),
-                );
-                listed
+            }
+            listed.extend(
+                threads
+                    .into_iter()
+                    // A thread is listed when it is in D: `ps -eLo` shows it, `ps -eo` would not.
+                    .filter(|thread| {
+                        per_thread && thread.tid != view.host_pid && thread.state == 'D'
+                    })
+                    .map(|thread| ProcessInfo {
+                        pid: view.host_pid,
+                        tid: Some(thread.tid),
+                        comm: format!("bao/{}", thread.wchan),
+                        state: thread.state,
+                        pod_uid: view.uid.clone(),
+                    }),
+            );
+        }
+        listed
+    }
+}
+
+impl DockerActuator {
+    /// The voter whose hang mount is at `mountpoint` (the runbook names it as `list_mounts` showed it), or the
+    /// fault's target when no path matches.
+    fn hang_mount_at(&self, mountpoint: &str) -> Option<(String, std::path::PathBuf)> {
+        let w = self.world.borrow();
+        w.mountpoints
+            .iter()
+            .find(|(_, path)| path.display().to_string() == *mountpoint)
+            .map(|(pod, path)| (pod.clone(), path.clone()))
+            .or_else(|| {
+                w.fault_target.as_ref().and_then(|pod| {
+                    w.mountpoints
+                        .get(pod)
+                        .map(|path| (pod.clone(), path.clone()))
+                })
             })
-            .collect()
+    }
+
+    /// Records an unmount the moment it succeeded, so the trace is never behind what the runbook did next.
+    fn record_mount(&self, pod: &str, state: MountStatus) {
+        let mut w = self.world.borrow_mut();
+        let (uid, node) = w
+            .current_pod(pod)
+            .map(|view| (view.uid.clone(), view.node.clone()))
+            .unwrap_or_default();
+        w.set_mount(pod, &uid, &node, state);
     }
 }
 
@@ -145,21 +205,7 @@ impl Actuator for DockerActuator {
             }
             Query::Pod { pod } => {
                 let w = self.world.borrow();
-                Observation::Pod(w.current_pod(pod).map(|view| {
-                    PodInfo {
-                        name: view.pod.clone(),
-                        uid: view.uid.clone(),
-                        node: view.node.clone(),
-                        phase: match view.phase {
-                            PodPhaseName::Terminating => "Terminating",
-                            PodPhaseName::ContainerCreating => "ContainerCreating",
-                            _ => "Running",
-                        }
-                        .to_string(),
-                        ready: view.phase == PodPhaseName::Ready,
-                        storage: "nfs".into(),
-                    }
-                }))
+                Observation::Pod(w.current_pod(pod).map(pod_info))
             }
             Query::Processes { node, pod_uid } => Observation::Processes(self.processes_of(
                 |n, uid| n == node && uid == pod_uid,
@@ -172,17 +218,45 @@ impl Actuator for DockerActuator {
             Query::DStateThreads { node } => {
                 Observation::Processes(self.processes_of(|n, _| n == node, true, true))
             }
-            Query::ActiveEndpoints => no_counterpart(
-                "active_endpoints",
-                "there is no Kubernetes Service: the probes address each container",
-            ),
-            Query::Pods => no_counterpart("list_pods", "there is no Kubernetes API to list pods"),
-            Query::RaftPeers { .. } => no_counterpart(
-                "list_peers",
-                "not wired to the real nodes yet (needs an operator token in the drill)",
-            ),
+            Query::ActiveEndpoints => {
+                let w = self.world.borrow();
+                Observation::Endpoints(
+                    w.leader
+                        .iter()
+                        .filter(|leader| w.current_pod(leader).is_some())
+                        .cloned()
+                        .collect(),
+                )
+            }
+            Query::Pods => {
+                let w = self.world.borrow();
+                Observation::Pods(
+                    w.endpoints
+                        .keys()
+                        .filter_map(|name| w.current_pod(name).map(pod_info))
+                        .collect(),
+                )
+            }
+            Query::RaftPeers { via } => {
+                let (endpoint, token) = {
+                    let w = self.world.borrow();
+                    (w.endpoints.get(via).cloned(), w.token.clone())
+                };
+                let Some(endpoint) = endpoint else {
+                    return Observation::ActionFailed(format!("no voter {via}"));
+                };
+                match api::peers(&endpoint, &token, self.probe_timeout).await {
+                    Ok(peers) => Observation::Peers(
+                        peers
+                            .into_iter()
+                            .map(|(node_id, _voter, leader)| (node_id, leader))
+                            .collect(),
+                    ),
+                    Err(error) => Observation::ActionFailed(error),
+                }
+            }
             Query::FiringAlerts => {
-                no_counterpart("firing_alerts", "there is no Alertmanager in the drill")
+                Observation::Alerts(self.world.borrow().firing_alerts.iter().cloned().collect())
             }
             Query::Mounts { node, pod_uid } => {
                 let w = self.world.borrow();
@@ -202,9 +276,12 @@ impl Actuator for DockerActuator {
                     .unwrap_or_default();
                 Observation::Mounts(mounts)
             }
-            Query::ExternalHealth => Observation::HttpStatus(
-                super::ops::external_health(&self.world, self.probe_timeout).await,
-            ),
+            Query::ExternalHealth => {
+                let status = super::ops::external_health(&self.world, self.probe_timeout).await;
+                // Recorded as ground truth at once: the rules judge the health the runbook saw, never older.
+                self.world.borrow_mut().record_external_health(status);
+                Observation::HttpStatus(status)
+            }
             Query::TestMount { .. } => no_counterpart(
                 "test_mount",
                 "there is no NFS server; the raft directory is a FUSE mount",
@@ -240,77 +317,49 @@ impl Actuator for DockerActuator {
             Action::ForceDeletePod { pod } => {
                 delete_forcefully(&self.world, &self.cluster, pod).await
             }
-            Action::LazyUnmount { mountpoint, .. } => {
-                let target = {
-                    let w = self.world.borrow();
-                    w.mountpoints
-                        .iter()
-                        .find(|(_, path)| path.display().to_string() == *mountpoint)
-                        .map(|(pod, path)| (pod.clone(), path.clone()))
-                        .or_else(|| {
-                            w.fault_target.as_ref().and_then(|pod| {
-                                w.mountpoints
-                                    .get(pod)
-                                    .map(|path| (pod.clone(), path.clone()))
-                            })
-                        })
-                };
-                match target {
-                    None => Err(format!("no hang mount at {mountpoint}")),
-                    Some((pod, path)) => {
-                        let status = tokio::process::Command::new("umount")
-                            .arg("-l")
-                            .arg(&path)
-                            .status()
-                            .await;
-                        match status {
-                            Ok(status) if status.success() => {
-                                let mut w = self.world.borrow_mut();
-                                let (uid, node) = w
-                                    .current_pod(&pod)
-                                    .map(|view| (view.uid.clone(), view.node.clone()))
-                                    .unwrap_or_default();
-                                w.set_mount(&pod, &uid, &node, MountStatus::Detached);
-                                Ok(())
-                            }
-                            Ok(status) => {
-                                Err(format!("umount -l {} exited {status}", path.display()))
-                            }
-                            Err(error) => Err(format!("umount -l: {error}")),
+            Action::LazyUnmount { mountpoint, .. } => match self.hang_mount_at(mountpoint) {
+                None => Err(format!("no hang mount at {mountpoint}")),
+                Some((pod, path)) => {
+                    let status = tokio::process::Command::new("umount")
+                        .arg("-l")
+                        .arg(&path)
+                        .status()
+                        .await;
+                    match status {
+                        Ok(status) if status.success() => {
+                            self.record_mount(&pod, MountStatus::Detached);
+                            Ok(())
                         }
+                        Ok(status) => Err(format!("umount -l {} exited {status}", path.display())),
+                        Err(error) => Err(format!("umount -l: {error}")),
                     }
                 }
-            }
+            },
             Action::EvictPod { .. } => {
                 return no_counterpart(action.name().as_str(), "there is no eviction API")
             }
             Action::ForceUnmount { mountpoint, .. } => {
                 // On a FUSE mount `umount -f` calls `fuse_umount_begin`, which aborts the connection: the held
                 // calls fail, as MNT_FORCE fails an NFS mount's pending requests (DOMAIN.md §9).
-                let path = {
-                    let w = self.world.borrow();
-                    w.mountpoints
-                        .values()
-                        .find(|path| path.display().to_string() == *mountpoint)
-                        .cloned()
-                        .or_else(|| {
-                            w.fault_target
-                                .as_ref()
-                                .and_then(|pod| w.mountpoints.get(pod).cloned())
-                        })
-                };
-                match path {
+                match self.hang_mount_at(mountpoint) {
                     None => Err(format!("no hang mount at {mountpoint}")),
-                    Some(path) => match tokio::process::Command::new("umount")
-                        .arg("-f")
-                        .arg(&path)
-                        .status()
-                        .await
-                    {
-                        Ok(status) if status.success() => Ok(()),
-                        Ok(status) => Err(format!("umount -f {} exited {status}", path.display())),
-                        Err(error) => Err(format!("umount -f: {error}")),
-                    },
+                    Some((pod, path)) => {
+                        match tokio::process::Command::new("umount")
+                            .arg("-f")
+                            .arg(&path)
+                            .status()
+                            .await
+                        {
+                            Ok(status) if status.success() => {
+                                self.record_mount(&pod, MountStatus::Unmounted);
+                                Ok(())
+                            }
+                            Ok(status) => {
+                                Err(format!("umount -f {} exited {status}", path.display()))
+                            }
+                            Err(error) => Err(format!("umount -f: {error}")),
+                        }
+                    }
                 }
             }
             Action::VmReset { .. } | Action::VmStopStart { .. } | Action::FixBootOrder { .. } => {

@@ -32,14 +32,26 @@ pub struct Voter {
     pub node: String,
     pub endpoint: Endpoint,
     pub current: Option<Incarnation>,
+    /// The current incarnation's mount of the voter's storage.
     pub mount: Option<HangMount>,
+    /// Earlier incarnations' mounts, kept until the teardown: a task of an old container may still wait in one.
+    pub retired_mounts: Vec<HangMount>,
     data_dir: PathBuf,
     pub incarnations: u32,
 }
 
 impl Voter {
+    /// Where the current incarnation's storage is mounted on the host.
     pub fn mountpoint(&self) -> PathBuf {
-        self.data_dir.join("raft")
+        self.mount
+            .as_ref()
+            .map(|mount| mount.mountpoint.clone())
+            .unwrap_or_else(|| self.data_dir.join("raft-1"))
+    }
+
+    /// Every mount of this voter's storage, the current one first.
+    pub fn mounts_mut(&mut self) -> impl Iterator<Item = &mut HangMount> {
+        self.mount.iter_mut().chain(self.retired_mounts.iter_mut())
     }
 }
 
@@ -52,6 +64,7 @@ pub struct Cluster {
     pub root_token: String,
     /// What `bao version` printed, e.g. `OpenBao v2.7.2 (9e0a0d3c…)`.
     pub version: String,
+    hangfs: PathBuf,
     work_dir: Option<tempfile::TempDir>,
 }
 
@@ -129,10 +142,11 @@ impl Cluster {
             unseal_key: String::new(),
             root_token: String::new(),
             version: String::new(),
+            hangfs: hangfs.clone(),
             work_dir: Some(work_dir),
         };
         // Whatever was created before a failure is removed before the error is returned.
-        if let Err(error) = cluster.populate(voter_names, nodes, &owner, &hangfs).await {
+        if let Err(error) = cluster.populate(voter_names, nodes, &owner).await {
             let problems = cluster.teardown().await;
             return Err(if problems.is_empty() {
                 error
@@ -149,7 +163,6 @@ impl Cluster {
         voter_names: &[String],
         nodes: &[String],
         owner: &str,
-        hangfs: &Path,
     ) -> Result<(), String> {
         let cluster = self;
         let run_id = cluster.run_id.clone();
@@ -189,7 +202,7 @@ impl Cluster {
             .to_path_buf();
         for (index, name) in voter_names.iter().enumerate() {
             let data_dir = root.join(name);
-            for dir in ["backing", "raft", "config"] {
+            for dir in ["backing", "config"] {
                 std::fs::create_dir_all(data_dir.join(dir)).map_err(|error| error.to_string())?;
             }
             std::fs::write(
@@ -197,14 +210,13 @@ impl Cluster {
                 config(name, voter_names),
             )
             .map_err(|error| error.to_string())?;
-            let mount =
-                HangMount::mount(hangfs, &data_dir.join("backing"), &data_dir.join("raft")).await?;
             cluster.voters.push(Voter {
                 name: name.clone(),
                 node: nodes.get(index).cloned().unwrap_or_else(|| name.clone()),
                 endpoint: Endpoint::parse("http://127.0.0.1:1").expect("a placeholder parses"),
                 current: None,
-                mount: Some(mount),
+                mount: None,
+                retired_mounts: Vec::new(),
                 data_dir,
                 incarnations: 0,
             });
@@ -215,10 +227,21 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts a new container for a voter, on its storage, with the voter's name as its network alias.
+    /// Starts a new container for a voter, on its storage, with the voter's name as its network alias. Each
+    /// incarnation gets its own mount of the storage, at its own path, as the kubelet mounts a pod's volume under
+    /// the pod's uid: an old container's task still waiting in its mount (or a mount already lazily or forcibly
+    /// unmounted) never stands in the new one's way. The mount is a new FUSE session, like a new NFS mount once
+    /// the hung session has ended.
     pub async fn start_incarnation(&mut self, index: usize) -> Result<(), String> {
+        let hangfs = self.hangfs.clone();
         let voter = &mut self.voters[index];
         voter.incarnations += 1;
+        let mountpoint = voter.data_dir.join(format!("raft-{}", voter.incarnations));
+        std::fs::create_dir_all(&mountpoint).map_err(|error| error.to_string())?;
+        let mount = HangMount::mount(&hangfs, &voter.data_dir.join("backing"), &mountpoint).await?;
+        if let Some(old) = voter.mount.replace(mount) {
+            voter.retired_mounts.push(old);
+        }
         let container = format!(
             "firedrill-{}-{}-{}",
             self.run_id, voter.name, voter.incarnations
@@ -375,7 +398,7 @@ impl Cluster {
     pub async fn teardown(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         for voter in &mut self.voters {
-            if let Some(mount) = voter.mount.as_mut() {
+            for mount in voter.mounts_mut() {
                 let _ = mount.command("release").await;
             }
         }
@@ -383,7 +406,13 @@ impl Cluster {
             problems.push(error);
         }
         for voter in &mut self.voters {
-            if let Some(mount) = voter.mount.take() {
+            let mounts: Vec<HangMount> = voter
+                .mount
+                .take()
+                .into_iter()
+                .chain(voter.retired_mounts.drain(..))
+                .collect();
+            for mount in mounts {
                 if let Err(error) = mount.close().await {
                     problems.push(error);
                 }

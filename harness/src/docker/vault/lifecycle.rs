@@ -8,7 +8,7 @@ use super::api;
 use super::cluster::{docker, Cluster};
 use super::procfs;
 use super::world::{PodView, SharedWorld};
-use firedrill_scenarios::trace::{PodPhaseName, TaskState};
+use firedrill_scenarios::trace::{MountStatus, PodPhaseName, TaskState};
 use firedrill_scenarios::EventKind;
 use std::rc::Rc;
 use std::time::Duration;
@@ -28,13 +28,16 @@ pub fn track_current(world: &SharedWorld, cluster: &Cluster, index: usize) -> Op
         host_pid: incarnation.host_pid,
         phase: PodPhaseName::ContainerCreating,
         last_task_state: None,
+        d_threads: Default::default(),
     };
     let uid = view.uid.clone();
     let mut w = world.borrow_mut();
     w.endpoints
         .insert(voter.name.clone(), voter.endpoint.clone());
+    w.mountpoints.insert(voter.name.clone(), voter.mountpoint());
     w.pods.push(view);
     w.set_phase(&uid, PodPhaseName::Running);
+    w.set_mount(&voter.name, &uid, &voter.node, MountStatus::Mounted);
     Some(uid)
 }
 
@@ -139,10 +142,17 @@ pub async fn delete_gracefully(
         }
         // The StatefulSet creates the replacement only when the old pod is gone; a task in D can keep it forever.
         if wait_gone(view.host_pid, run_limit).await {
-            world
-                .borrow_mut()
-                .set_phase(&view.uid, PodPhaseName::Deleted);
-            let _ = replace(&world, &cluster, &pod).await;
+            // A force delete meanwhile already removed this incarnation and started its one replacement.
+            let still_current = world
+                .borrow()
+                .current_pod(&pod)
+                .is_some_and(|current| current.uid == view.uid);
+            if still_current {
+                world
+                    .borrow_mut()
+                    .set_phase(&view.uid, PodPhaseName::Deleted);
+                let _ = replace(&world, &cluster, &pod).await;
+            }
         }
     });
     Ok(())

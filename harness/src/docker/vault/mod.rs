@@ -9,6 +9,7 @@ pub mod hang_mount;
 pub mod lifecycle;
 pub mod ops;
 pub mod procfs;
+pub mod readiness;
 pub mod run;
 pub mod world;
 

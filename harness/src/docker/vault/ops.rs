@@ -100,7 +100,7 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
     }
 }
 
-/// Every second: each tracked container's task state from `/proc`, the leader the reachable voters name
+/// Every second: each tracked container's tasks from `/proc` (the leader, and every thread in D), the leader the reachable voters name
 /// (by majority), and whether each hang mount is still in the mount table.
 pub async fn monitor(world: SharedWorld) {
     loop {
@@ -112,8 +112,9 @@ pub async fn monitor(world: SharedWorld) {
             .map(|view| (view.uid.clone(), view.host_pid))
             .collect();
         for (uid, pid) in pods {
-            let state = procfs::task_state(pid);
-            world.borrow_mut().set_task_state(&uid, state);
+            let leader = procfs::process_state(pid);
+            let threads = procfs::threads(pid);
+            world.borrow_mut().observe_tasks(&uid, leader, &threads);
         }
         let endpoints: Vec<_> = world.borrow().endpoints.values().cloned().collect();
         let mut votes: BTreeMap<String, usize> = BTreeMap::new();
@@ -168,6 +169,68 @@ pub async fn writer(world: SharedWorld, interval: Duration) {
             tokio::task::spawn_local(async move {
                 let _ = api::write(&endpoint, &token, &key, Duration::from_secs(60)).await;
             });
+        }
+    }
+}
+
+/// What the seed's grep looks for in a standby's log (`grep -iE 'msgpack|decode|rpc'`).
+fn matches_seed_grep(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    ["msgpack", "decode", "rpc"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
+/// Every few seconds, each current container's new log lines that the seed's grep would match, recorded as the
+/// simulation records a pod's log (identical lines once per pod), so the standbys' logs are ground truth in both
+/// worlds rather than only what a runbook happened to read.
+pub async fn log_watcher(world: SharedWorld, interval: Duration) {
+    let mut since = std::time::SystemTime::now();
+    let mut seen: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    loop {
+        tokio::time::sleep(interval).await;
+        let now = std::time::SystemTime::now();
+        let since_arg = since
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| format!("{}.{:09}", elapsed.as_secs(), elapsed.subsec_nanos()))
+            .unwrap_or_default();
+        since = now;
+        let containers: Vec<(String, String)> = {
+            let w = world.borrow();
+            w.endpoints
+                .keys()
+                .filter_map(|pod| {
+                    w.current_pod(pod)
+                        .map(|view| (pod.clone(), view.container.clone()))
+                })
+                .collect()
+        };
+        for (pod, container) in containers {
+            let output = tokio::process::Command::new("docker")
+                .args(["logs", "--since", &since_arg, &container])
+                .kill_on_drop(true)
+                .output();
+            let Ok(Ok(output)) = tokio::time::timeout(Duration::from_secs(10), output).await else {
+                continue;
+            };
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            for line in text.lines().filter(|line| matches_seed_grep(line)) {
+                // The timestamp and level vary line to line; the message is what repeats.
+                let message = line
+                    .split_once(" [")
+                    .map_or(line, |(_, rest)| rest)
+                    .to_string();
+                if seen.entry(pod.clone()).or_default().insert(message.clone()) {
+                    world.borrow_mut().record(EventKind::PodLog {
+                        pod: pod.clone(),
+                        message,
+                    });
+                }
+            }
         }
     }
 }

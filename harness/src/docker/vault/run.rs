@@ -6,13 +6,14 @@
 use super::actuator::DockerActuator;
 use super::cluster::Cluster;
 use super::lifecycle::{track_current, SharedCluster};
-use super::ops::{external_health, monitor, probe_round, writer};
+use super::ops::{external_health, log_watcher, monitor, probe_round, writer};
+use super::readiness::readiness;
 use super::world::{SharedWorld, World};
 use firedrill_probes::vault::NodeState;
 use firedrill_scenarios::checkers::STUCK_ALERT;
 use firedrill_scenarios::runbook::{drive, Engine};
 use firedrill_scenarios::scenario::FaultKind;
-use firedrill_scenarios::trace::{AlertState, FaultName, MountStatus, PodPhaseName};
+use firedrill_scenarios::trace::{AlertState, FaultName, PodPhaseName};
 use firedrill_scenarios::{EventKind, Scenario, Schedule, Trace};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -213,7 +214,6 @@ async fn drill(
             let mut w = world.borrow_mut();
             w.set_phase(&uid, PodPhaseName::Ready);
             let voter = &guard.voters[index];
-            w.set_mount(&voter.name, &uid, &voter.node, MountStatus::Mounted);
             w.record(EventKind::PodLog {
                 pod: voter.name.clone(),
                 message: format!("started {}", guard.version),
@@ -231,6 +231,8 @@ async fn drill(
             Duration::from_millis(scenario.topology.write_interval_ms.max(1_000)),
         )),
         tokio::task::spawn_local(faults(world.clone(), cluster.clone(), schedule.clone())),
+        tokio::task::spawn_local(log_watcher(world.clone(), Duration::from_secs(5))),
+        tokio::task::spawn_local(readiness(world.clone())),
     ];
     let runbook_finished: Rc<Cell<Option<u64>>> = Rc::new(Cell::new(None));
     let mut runbook_started = false;
@@ -384,7 +386,7 @@ async fn faults(world: SharedWorld, cluster: SharedCluster, schedule: Schedule) 
             {
                 let mut guard = cluster.lock().await;
                 if let Some(index) = guard.index_of(&target) {
-                    if let Some(mount) = guard.voters[index].mount.as_mut() {
+                    for mount in guard.voters[index].mounts_mut() {
                         let _ = mount.command("urge").await;
                     }
                 }
@@ -396,10 +398,12 @@ async fn faults(world: SharedWorld, cluster: SharedCluster, schedule: Schedule) 
             let Some(index) = guard.index_of(&target) else {
                 continue;
             };
-            match guard.voters[index].mount.as_mut() {
-                Some(mount) => mount.command("release").await,
-                None => Err("no hang mount".into()),
+            // The node's session heals: every mount of the voter's storage, old incarnations' included.
+            let mut answers = Vec::new();
+            for mount in guard.voters[index].mounts_mut() {
+                answers.push(mount.command("release").await.unwrap_or_else(|error| error));
             }
+            Ok::<String, String>(answers.join("; "))
         };
         let mut w = world.borrow_mut();
         w.fault_target = None;
@@ -412,7 +416,13 @@ async fn faults(world: SharedWorld, cluster: SharedCluster, schedule: Schedule) 
 }
 
 fn record_alert(world: &SharedWorld, name: &str, firing: bool, detail: String) {
-    world.borrow_mut().record(EventKind::Alert {
+    let mut w = world.borrow_mut();
+    if firing {
+        w.firing_alerts.insert(name.to_string());
+    } else {
+        w.firing_alerts.remove(name);
+    }
+    w.record(EventKind::Alert {
         name: name.to_string(),
         state: if firing {
             AlertState::Firing

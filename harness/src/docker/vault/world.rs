@@ -3,11 +3,12 @@
 //! event the simulation records for it.
 
 use super::cluster::Cluster;
+use super::procfs::{letter_to_state, TaskView};
 use firedrill_probes::Endpoint;
 use firedrill_scenarios::trace::{MountStatus, PodPhaseName, RaftRoleName, TaskState};
 use firedrill_scenarios::{EventKind, Trace};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
@@ -21,7 +22,10 @@ pub struct PodView {
     pub container: String,
     pub host_pid: u32,
     pub phase: PodPhaseName,
+    /// The thread-group leader's last recorded state (what `ps -eo state` prints for the process).
     pub last_task_state: Option<TaskState>,
+    /// Threads other than the leader last recorded in D (what only `ps -eLo` shows).
+    pub d_threads: BTreeSet<u32>,
 }
 
 pub struct World {
@@ -40,6 +44,8 @@ pub struct World {
     pub last_external_health: Option<u16>,
     /// The active fault's target, while it lasts.
     pub fault_target: Option<String>,
+    /// The alerts firing now, by name, as Alertmanager would list them.
+    pub firing_alerts: BTreeSet<String>,
 }
 
 pub type SharedWorld = Rc<RefCell<World>>;
@@ -59,6 +65,7 @@ impl World {
             token: cluster.root_token.clone(),
             last_external_health: None,
             fault_target: None,
+            firing_alerts: BTreeSet::new(),
         };
         for voter in &cluster.voters {
             world
@@ -122,24 +129,45 @@ impl World {
         });
     }
 
-    pub fn set_task_state(&mut self, uid: &str, state: TaskState) {
+    /// Records a process's tasks as the simulation does, per thread: the leader's state (`tid == pid`) when it
+    /// changes, and each other thread when it enters D or leaves it. `leader` is None once the process is gone.
+    pub fn observe_tasks(&mut self, uid: &str, leader: Option<char>, threads: &[TaskView]) {
         let Some(index) = self.pods.iter().position(|pod| pod.uid == uid) else {
             return;
         };
-        if self.pods[index].last_task_state == Some(state) {
-            return;
-        }
-        self.pods[index].last_task_state = Some(state);
         let pod = self.pods[index].clone();
-        self.record(EventKind::ProcessState {
-            node: pod.node,
-            pod_uid: pod.uid,
-            pid: pod.host_pid,
-            // The process as a whole: the drill reads one state per process (D when any thread is).
-            tid: None,
-            comm: "bao".into(),
-            state,
-        });
+        let leader_state = leader.map_or(TaskState::Exited, letter_to_state);
+        let mut changes: Vec<(u32, TaskState)> = Vec::new();
+        if pod.last_task_state != Some(leader_state) {
+            changes.push((pod.host_pid, leader_state));
+        }
+        let now_in_d: BTreeSet<u32> = threads
+            .iter()
+            .filter(|thread| thread.tid != pod.host_pid && thread.state == 'D')
+            .map(|thread| thread.tid)
+            .collect();
+        for tid in now_in_d.difference(&pod.d_threads) {
+            changes.push((*tid, TaskState::DiskSleep));
+        }
+        for tid in pod.d_threads.difference(&now_in_d) {
+            let state = threads
+                .iter()
+                .find(|thread| thread.tid == *tid)
+                .map_or(TaskState::Exited, |thread| letter_to_state(thread.state));
+            changes.push((*tid, state));
+        }
+        self.pods[index].last_task_state = Some(leader_state);
+        self.pods[index].d_threads = now_in_d;
+        for (tid, state) in changes {
+            self.record(EventKind::ProcessState {
+                node: pod.node.clone(),
+                pod_uid: pod.uid.clone(),
+                pid: pod.host_pid,
+                tid: Some(tid),
+                comm: "bao".into(),
+                state,
+            });
+        }
     }
 
     /// The newest incarnation of a voter that the API still has (not Deleted).
