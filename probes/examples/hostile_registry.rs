@@ -1,6 +1,9 @@
-//! A hostile registry for measuring the walk's memory bound (benches/README.md, issue 10): `fanout` serves one
-//! tag whose index has 1000 child indexes of 1000 manifests each; `big` serves 300 tags of ~4 MiB manifests.
-//! Loopback only. Usage: `cargo run --release -p firedrill-probes --example hostile_registry -- fanout|big PORT`.
+//! A hostile (or merely large) registry for measuring the walk's memory bound (benches/README.md, issue 10):
+//! `fanout` serves one tag whose index has 1000 child indexes of 1000 manifests each; `big` serves 300 tags of
+//! ~4 MiB manifests; `tags` serves TAGS tags (default 100,000, in repositories of 1000 tags) each a distinct image
+//! (its own config and layer, and a base layer shared by all), and `multiarch` the same with each tag an index of
+//! two such images. Loopback only.
+//! Usage: `cargo run --release -p firedrill-probes --example hostile_registry -- fanout|big|tags|multiarch PORT [TAGS]`.
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -14,6 +17,9 @@ const FAN_OUT: usize = 1000;
 const BIG_TAGS: usize = 300;
 /// Just under distribution's 4 MiB manifest limit, which the walk also applies.
 const BIG_BYTES: usize = 4 * 1024 * 1024 - 4096;
+/// Tags per repository in the `tags` and `multiarch` modes.
+const TAGS_PER_REPOSITORY: usize = 1000;
+const PLATFORMS: [&str; 2] = ["amd64", "arm64"];
 
 fn digest(body: &[u8]) -> String {
     let hash = Sha256::digest(body);
@@ -51,12 +57,43 @@ fn index(children: &[(String, &str)]) -> Vec<u8> {
 /// What the server answers: bodies by path.
 struct Content {
     mode: String,
-    /// Manifests by digest (fan-out mode), as (content type, body).
+    /// Tags in the `tags` and `multiarch` modes.
+    tags: usize,
+    /// Manifests by digest (fan-out and multiarch modes), as (content type, body).
     by_digest: BTreeMap<String, (&'static str, Arc<Vec<u8>>)>,
     root: Arc<Vec<u8>>,
 }
 
-fn build(mode: &str) -> Content {
+/// The image manifest of tag number `tag` (for `platform`, in multiarch mode): its own config and layer, and the
+/// base layer every image shares.
+fn image(tag: usize, platform: &str) -> Vec<u8> {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":1}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":1}},{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":1}}]}}"#,
+        blob_digest(&format!("config-{tag}-{platform}")),
+        blob_digest("base"),
+        blob_digest(&format!("layer-{tag}-{platform}"))
+    )
+    .into_bytes()
+}
+
+/// The two-platform index of tag number `tag`, registering its children by digest.
+fn multiarch_index(
+    tag: usize,
+    by_digest: &mut BTreeMap<String, (&'static str, Arc<Vec<u8>>)>,
+) -> Vec<u8> {
+    let children: Vec<(String, &str)> = PLATFORMS
+        .iter()
+        .map(|platform| {
+            let body = image(tag, platform);
+            let d = digest(&body);
+            by_digest.insert(d.clone(), (MANIFEST, Arc::new(body)));
+            (d, MANIFEST)
+        })
+        .collect();
+    index(&children)
+}
+
+fn build(mode: &str, tags: usize) -> Content {
     let mut by_digest = BTreeMap::new();
     let mut root = Vec::new();
     if mode == "fanout" {
@@ -76,8 +113,14 @@ fn build(mode: &str) -> Content {
         }
         root = index(&children);
     }
+    if mode == "multiarch" {
+        for tag in 0..tags {
+            multiarch_index(tag, &mut by_digest);
+        }
+    }
     Content {
         mode: mode.to_string(),
+        tags,
         by_digest,
         root: Arc::new(root),
     }
@@ -100,6 +143,9 @@ fn answer(content: &Content, method: &str, path: &str) -> (u16, &'static str, Ar
     let text = |s: String| Arc::new(s.into_bytes());
     if path == "/v2/" {
         return (200, json, text("{}".into()));
+    }
+    if matches!(content.mode.as_str(), "tags" | "multiarch") {
+        return answer_large(content, method, path);
     }
     if path.starts_with("/v2/_catalog") {
         return (200, json, text(r#"{"repositories":["hostile"]}"#.into()));
@@ -138,12 +184,76 @@ fn answer(content: &Content, method: &str, path: &str) -> (u16, &'static str, Ar
     )
 }
 
+/// The `tags` and `multiarch` modes: repositories `r0`, `r1`, … of 1000 tags `t<N>` each, N counting across them.
+fn answer_large(content: &Content, method: &str, path: &str) -> (u16, &'static str, Arc<Vec<u8>>) {
+    let json = "application/json";
+    let text = |s: String| Arc::new(s.into_bytes());
+    let repositories = content.tags.div_ceil(TAGS_PER_REPOSITORY);
+    if path.starts_with("/v2/_catalog") {
+        let names: Vec<String> = (0..repositories).map(|r| format!("\"r{r}\"")).collect();
+        return (
+            200,
+            json,
+            text(format!(r#"{{"repositories":[{}]}}"#, names.join(","))),
+        );
+    }
+    let Some((repository, rest)) = path
+        .strip_prefix("/v2/r")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return (404, json, text("{}".into()));
+    };
+    let Ok(repository) = repository.parse::<usize>() else {
+        return (404, json, text("{}".into()));
+    };
+    let first_tag = repository * TAGS_PER_REPOSITORY;
+    let last_tag = (first_tag + TAGS_PER_REPOSITORY).min(content.tags);
+    if rest.starts_with("tags/list") {
+        let tags: Vec<String> = (first_tag..last_tag)
+            .map(|tag| format!("\"t{tag}\""))
+            .collect();
+        return (
+            200,
+            json,
+            text(format!(r#"{{"tags":[{}]}}"#, tags.join(","))),
+        );
+    }
+    if method == "HEAD" {
+        return (200, json, Arc::new(Vec::new()));
+    }
+    if let Some(reference) = rest.strip_prefix("manifests/") {
+        if let Some(tag) = reference
+            .strip_prefix('t')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|tag| (first_tag..last_tag).contains(tag))
+        {
+            if content.mode == "tags" {
+                return (200, MANIFEST, Arc::new(image(tag, PLATFORMS[0])));
+            }
+            return (
+                200,
+                INDEX,
+                Arc::new(multiarch_index(tag, &mut BTreeMap::new())),
+            );
+        }
+        if let Some((media_type, body)) = content.by_digest.get(reference) {
+            return (200, media_type, body.clone());
+        }
+    }
+    (
+        404,
+        json,
+        text(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#.into()),
+    )
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("fanout");
     let port: u16 = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(5099);
-    let content = Arc::new(build(mode));
+    let tags: usize = args.get(3).and_then(|t| t.parse().ok()).unwrap_or(100_000);
+    let content = Arc::new(build(mode, tags));
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     eprintln!("hostile registry ({mode}) on 127.0.0.1:{port}");
     let local = tokio::task::LocalSet::new();

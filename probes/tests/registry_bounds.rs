@@ -1,13 +1,62 @@
 //! Issue 10, items 1 and 9: the walk as a whole is bounded. A fan-out past the object bound stops and says so
-//! instead of growing without limit, and a registry that pages slowly forever is cut off by the walk's deadline.
+//! instead of growing without limit, each tracked object costs no more heap than the bound's accounting unit, and a
+//! registry that pages slowly forever is cut off by the walk's deadline.
 
-use firedrill_probes::registry::{probe_registry, sha256_digest, ProbeError, Scope, WalkConfig};
+use firedrill_probes::registry::{
+    probe_registry, sha256_digest, ProbeError, Scope, WalkConfig, BYTES_PER_OBJECT,
+};
 use firedrill_probes::{Endpoint, TcpConnect};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Counts the heap the walk's thread holds, as glibc's malloc charges it (a chunk is the request plus an 8-byte
+/// header, rounded up to 16 bytes, at least 32), only while that thread has counting on: the loopback registry's
+/// threads allocate too, and are not the walk.
+struct ThreadHeapCounter;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
+    static PEAK_BYTES: Cell<i64> = const { Cell::new(0) };
+}
+
+fn charged_bytes(size: usize) -> i64 {
+    ((size + 8).next_multiple_of(16).max(32)) as i64
+}
+
+fn count(delta: i64) {
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            LIVE_BYTES.with(|live| {
+                live.set(live.get() + delta);
+                PEAK_BYTES.with(|peak| peak.set(peak.get().max(live.get())));
+            });
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for ThreadHeapCounter {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(charged_bytes(layout.size()));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-charged_bytes(layout.size()));
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(charged_bytes(new_size) - charged_bytes(layout.size()));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: ThreadHeapCounter = ThreadHeapCounter;
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -137,8 +186,8 @@ fn a_fan_out_past_the_memory_bound_stops_and_says_so() {
     let config = WalkConfig {
         scope: Scope::Everything,
         concurrency: 8,
-        // 4 × 512 × 400 / 3: about 400 objects tracked.
-        memory_limit_bytes: 4 * 512 * 400 / 3,
+        // A quarter for bodies, the rest for about 400 objects tracked.
+        memory_limit_bytes: 4 * BYTES_PER_OBJECT * 400 / 3,
         manifest_limit_bytes: 64 * 1024,
         ..WalkConfig::default()
     };
@@ -200,5 +249,180 @@ fn a_registry_that_pages_slowly_forever_is_cut_off_by_the_deadline() {
         started.elapsed() < Duration::from_secs(4),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// A registry of one repository whose `tags` tags are each a distinct image (a config, a layer of its own and a
+/// shared base layer), or with `multi_arch` an index of two such images.
+fn registry_of_distinct_images(tags: usize, multi_arch: bool) -> Endpoint {
+    let base_layer = sha256_digest(b"base");
+    let image = |name: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":1}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{base_layer}","size":1}},{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":1}}]}}"#,
+            sha256_digest(format!("config-{name}").as_bytes()),
+            sha256_digest(format!("layer-{name}").as_bytes()),
+        )
+        .into_bytes()
+    };
+    let mut by_reference = std::collections::BTreeMap::new();
+    for tag in 0..tags {
+        if multi_arch {
+            let mut platforms = Vec::new();
+            for arch in ["amd64", "arm64"] {
+                let body = image(&format!("{tag}-{arch}"));
+                let digest = sha256_digest(&body);
+                platforms.push(digest.clone());
+                by_reference.insert(digest, (MANIFEST, body));
+            }
+            by_reference.insert(format!("t{tag}"), (INDEX, index_of(&platforms, MANIFEST)));
+        } else {
+            by_reference.insert(format!("t{tag}"), (MANIFEST, image(&tag.to_string())));
+        }
+    }
+    let tag_list = format!(
+        r#"{{"tags":[{}]}}"#,
+        (0..tags)
+            .map(|tag| format!("\"t{tag}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    serve(move |path| {
+        let json = |body: &str| {
+            (
+                200,
+                "application/json".to_string(),
+                String::new(),
+                body.as_bytes().to_vec(),
+            )
+        };
+        match path {
+            "/v2/" => json("{}"),
+            p if p.starts_with("/v2/_catalog") => json(r#"{"repositories":["images"]}"#),
+            p if p.starts_with("/v2/images/tags/list") => json(&tag_list),
+            p if p.starts_with("/v2/images/blobs/") => json(""),
+            p => match p
+                .strip_prefix("/v2/images/manifests/")
+                .and_then(|reference| by_reference.get(reference))
+            {
+                Some((media_type, body)) => {
+                    (200, media_type.to_string(), String::new(), body.clone())
+                }
+                None => (404, "application/json".into(), String::new(), Vec::new()),
+            },
+        }
+    })
+}
+
+/// The walk's peak heap on its own thread, and the objects it tracked (indexes, manifests, blobs).
+fn peak_heap_of_walk(endpoint: &Endpoint, config: &WalkConfig) -> (i64, u64) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    LIVE_BYTES.with(|live| live.set(0));
+    PEAK_BYTES.with(|peak| peak.set(0));
+    COUNTING.with(|counting| counting.set(true));
+    let report = runtime.block_on(probe_registry(&TcpConnect::plain(), endpoint, config));
+    COUNTING.with(|counting| counting.set(false));
+    let report = report.unwrap();
+    assert!(report.is_healthy(), "{report:?}");
+    (
+        PEAK_BYTES.with(Cell::get),
+        report.indexes + report.manifests + report.blobs,
+    )
+}
+
+#[test]
+fn a_tracked_object_costs_no_more_heap_than_the_accounting_unit() {
+    let config = WalkConfig {
+        concurrency: 8,
+        ..WalkConfig::default()
+    };
+    for multi_arch in [false, true] {
+        let (small_peak_bytes, small_objects) =
+            peak_heap_of_walk(&registry_of_distinct_images(200, multi_arch), &config);
+        let (large_peak_bytes, large_objects) =
+            peak_heap_of_walk(&registry_of_distinct_images(1_200, multi_arch), &config);
+        // The difference leaves out what any walk holds (runtime, connections, a chunk's bodies): what remains grows
+        // with the objects tracked, and it is what the bound counts in units of BYTES_PER_OBJECT.
+        let per_object_bytes =
+            (large_peak_bytes - small_peak_bytes) / (large_objects - small_objects) as i64;
+        eprintln!(
+            "multi_arch {multi_arch}: {small_objects} objects peak {small_peak_bytes} B, {large_objects} objects \
+             peak {large_peak_bytes} B: {per_object_bytes} B per object"
+        );
+        assert!(per_object_bytes > 0);
+        assert!(
+            per_object_bytes <= BYTES_PER_OBJECT as i64,
+            "{per_object_bytes} B per object against a unit of {BYTES_PER_OBJECT}"
+        );
+    }
+}
+
+#[test]
+fn large_manifests_are_held_a_few_at_a_time_not_a_level_at_once() {
+    // 24 tags of 1 MiB manifests (24 MiB in all) against a 16 MiB bound: a quarter, 4 MiB, for bodies, so at most
+    // four are fetched at once. Holding a whole level at once is what took 300 tags of 4 MiB manifests to 1.34 GB.
+    const TAGS: usize = 24;
+    const MANIFEST_BYTES: usize = 1024 * 1024;
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let peak_in_flight = Arc::new(AtomicU64::new(0));
+    let (in_flight_counter, peak_counter) = (in_flight.clone(), peak_in_flight.clone());
+    let endpoint = serve(move |path| {
+        let json = |body: &str| {
+            (
+                200,
+                "application/json".to_string(),
+                String::new(),
+                body.as_bytes().to_vec(),
+            )
+        };
+        match path {
+            "/v2/" => json("{}"),
+            p if p.starts_with("/v2/_catalog") => json(r#"{"repositories":["big"]}"#),
+            p if p.starts_with("/v2/big/tags/list") => {
+                let tags: Vec<String> = (0..TAGS).map(|tag| format!("\"t{tag}\"")).collect();
+                json(&format!(r#"{{"tags":[{}]}}"#, tags.join(",")))
+            }
+            p if p.starts_with("/v2/big/blobs/") => json(""),
+            p => {
+                let tag = p.strip_prefix("/v2/big/manifests/t").unwrap_or("0");
+                let now = in_flight_counter.fetch_add(1, Ordering::SeqCst) + 1;
+                peak_counter.fetch_max(now, Ordering::SeqCst);
+                // Long enough for every request the walk allows at once to arrive before the first is answered.
+                std::thread::sleep(Duration::from_millis(50));
+                in_flight_counter.fetch_sub(1, Ordering::SeqCst);
+                let mut body = format!(
+                    r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":1}},"layers":[],"annotations":{{"pad":""#,
+                    sha256_digest(format!("config-{tag}").as_bytes())
+                )
+                .into_bytes();
+                body.resize(MANIFEST_BYTES - 3, b'a');
+                body.extend_from_slice(b"\"}}");
+                (200, MANIFEST.to_string(), String::new(), body)
+            }
+        }
+    });
+    let memory_limit_bytes = 16 * 1024 * 1024;
+    let config = WalkConfig {
+        concurrency: 32,
+        manifest_limit_bytes: MANIFEST_BYTES,
+        memory_limit_bytes,
+        ..WalkConfig::default()
+    };
+    let (peak_bytes, objects) = peak_heap_of_walk(&endpoint, &config);
+    assert_eq!(
+        objects,
+        2 * TAGS as u64,
+        "every manifest and config checked"
+    );
+    assert!(
+        peak_in_flight.load(Ordering::SeqCst) <= 4,
+        "{} manifests fetched at once",
+        peak_in_flight.load(Ordering::SeqCst)
+    );
+    assert!(
+        peak_bytes <= memory_limit_bytes as i64,
+        "the walk held {peak_bytes} B against a bound of {memory_limit_bytes} B"
     );
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 mod bounded;
 mod client;
+mod digest_key;
 pub mod document;
 pub mod media_type;
 pub mod names;
@@ -16,4 +17,4 @@ pub use auth::Credentials;
 pub use bounded::run_bounded;
 pub use client::RequestError;
 pub use report::{Broken, Kind, Report};
-pub use walk::{probe_registry, sha256_digest, ProbeError, Scope, WalkConfig};
+pub use walk::{probe_registry, sha256_digest, ProbeError, Scope, WalkConfig, BYTES_PER_OBJECT};

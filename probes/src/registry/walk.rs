@@ -6,6 +6,7 @@
 use super::auth::{AuthError, Credentials};
 use super::bounded::run_bounded;
 use super::client::{RegistryClient, RequestError};
+use super::digest_key::DigestKey;
 use super::document::{Descriptor, Document};
 use super::media_type::{is_index, MANIFEST_ACCEPT};
 use super::names::{is_valid_digest, is_valid_repository, is_valid_tag};
@@ -18,6 +19,7 @@ use http::Method;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which references the walk starts from.
@@ -59,10 +61,13 @@ pub struct WalkConfig {
     pub deadline: Duration,
 }
 
-/// The accounting unit for one tracked object (a queued manifest or blob and its entry in the seen set). The real
-/// cost, allocator included, is nearer 700 bytes (benches/README.md: 294,912 objects peaked at 215 MB RSS), so the
-/// default bound of 192 MiB ends near 215 MB, not at 192 MiB; the unit is kept so the default stays under 256 MB.
-pub const BYTES_PER_OBJECT: usize = 512;
+/// The accounting unit for one tracked object: a pending root, an entry in a seen set, or a queued manifest or blob
+/// (a queued object counts twice, seen and queued). Measured: a tracked object costs 76–82 bytes of heap, glibc's
+/// chunk overhead included (`a_tracked_object_costs_no_more_heap_than_the_accounting_unit` in
+/// probes/tests/registry_bounds.rs, which fails if it ever costs more than this unit); the rest is headroom for the
+/// seen sets' node slack and a queue's doubling growth, which the heap count does not see (benches/README.md
+/// has the peak RSS figures).
+pub const BYTES_PER_OBJECT: usize = 128;
 /// A HEAD answer has no body, so blob requests are issued in larger chunks than manifest requests.
 const BLOB_CHUNK_PER_SLOT: usize = 64;
 
@@ -78,8 +83,8 @@ impl Default for WalkConfig {
             index_depth_limit: 8,
             verify_digests: true,
             credentials: Credentials::Anonymous,
-            // 192 MiB: 48 MiB of bodies (twelve 4 MiB manifests at once) and 294,912 objects: a 100,000-tag
-            // registry of single-platform images that share their base layers fits; the process stays near 215 MB.
+            // 192 MiB: 48 MiB of bodies (twelve 4 MiB manifests at once) and 1,179,648 objects, so a 100,000-tag
+            // registry of two-platform images (seven objects a tag) fits (benches/README.md).
             memory_limit_bytes: 192 * 1024 * 1024,
             deadline: Duration::from_secs(3600),
         }
@@ -163,10 +168,12 @@ async fn walk<C: Connect>(
             registry: endpoint.to_string(),
             ..Report::default()
         },
+        repositories: Vec::new(),
         seen_manifests: BTreeSet::new(),
         seen_blobs: BTreeSet::new(),
-        manifest_queue: Vec::new(),
+        manifest_stack: Vec::new(),
         blob_queue: Vec::new(),
+        pending_roots: 0,
         object_limit: config.object_limit(),
         skipped: 0,
     };
@@ -176,7 +183,9 @@ async fn walk<C: Connect>(
             let repositories = walk.list_catalog().await?;
             walk.report.catalog_accessible = true;
             walk.report.repositories = repositories.len() as u64;
-            walk.list_tags(&repositories).await
+            let roots = walk.list_tags(&repositories).await;
+            walk.repositories = repositories;
+            roots
         }
         Scope::Image {
             repository,
@@ -184,12 +193,12 @@ async fn walk<C: Connect>(
         } => {
             walk.report.catalog_accessible = true;
             walk.report.repositories = 1;
-            vec![(repository.clone(), reference.clone())]
+            walk.repositories = vec![repository.clone()];
+            vec![(0, reference.as_str().into())]
         }
     };
     walk.report.tags = roots.len() as u64;
     walk.check_roots(roots).await;
-    walk.check_manifest_levels().await;
     walk.check_blobs().await;
     if walk.skipped > 0 {
         walk.report.broken.push(Broken {
@@ -213,23 +222,30 @@ async fn walk<C: Connect>(
     Ok(report)
 }
 
+/// Which repository of the walk's sorted list an object belongs to: an index instead of a copy of its name.
+type RepositoryId = u32;
+
+/// A tag (or, for `--image NAME@DIGEST`, a digest) whose manifest the walk starts from.
+type Root = (RepositoryId, Box<str>);
+
 /// A manifest to fetch by digest, with how the walk got there.
 struct ManifestItem {
-    repository: String,
-    digest: String,
+    repository: RepositoryId,
+    digest: DigestKey,
     /// What the parent's descriptor says it is; used to name it when it cannot be fetched.
     kind: Kind,
-    parent: String,
-    /// Digests from the tag's manifest down to the parent, for cycle detection.
-    ancestors: Vec<String>,
+    parent: DigestKey,
+    /// Digests from the tag's manifest down to the parent, for cycle detection and the depth limit; shared by the
+    /// parent's children.
+    ancestors: Arc<[DigestKey]>,
 }
 
 /// A config or layer to HEAD.
 struct BlobItem {
-    repository: String,
-    digest: String,
+    repository: RepositoryId,
+    digest: DigestKey,
     kind: Kind,
-    parent: String,
+    parent: DigestKey,
 }
 
 struct Walk<'a, C: Connect> {
@@ -237,11 +253,17 @@ struct Walk<'a, C: Connect> {
     config: &'a WalkConfig,
     registry: String,
     report: Report,
-    seen_manifests: BTreeSet<(String, String)>,
-    seen_blobs: BTreeSet<(String, String)>,
-    manifest_queue: Vec<ManifestItem>,
+    /// The catalog's repositories, sorted; objects refer to them by position.
+    repositories: Vec<String>,
+    seen_manifests: BTreeSet<(RepositoryId, DigestKey)>,
+    seen_blobs: BTreeSet<(RepositoryId, DigestKey)>,
+    /// Index children still to fetch, deepest last: taken from the end, so the walk finishes one tag's tree before
+    /// the next tag's and what a tag queued is forgotten once judged.
+    manifest_stack: Vec<ManifestItem>,
     blob_queue: Vec<BlobItem>,
-    /// Objects tracked at most (manifests and blobs seen), from the memory bound.
+    /// Roots listed but not yet fetched.
+    pending_roots: usize,
+    /// Objects tracked at most (roots pending, objects seen, and objects queued), from the memory bound.
     object_limit: usize,
     /// Objects not tracked because the limit was reached.
     skipped: u64,
@@ -340,16 +362,24 @@ impl<C: Connect> Walk<'_, C> {
     }
 
     /// Every (repository, tag), in order. A repository with no tags (404) is legitimate and contributes none.
-    async fn list_tags(&mut self, repositories: &[String]) -> Vec<(String, String)> {
+    async fn list_tags(&mut self, repositories: &[String]) -> Vec<Root> {
         let mut roots = Vec::new();
         // A chunk of listings at a time, each up to the entry limit: all of them at once is unbounded.
-        for chunk in repositories.chunks(self.config.concurrency.max(1)) {
-            self.list_tag_chunk(chunk, &mut roots).await;
+        let chunk_size = self.config.concurrency.max(1);
+        for (chunk_index, chunk) in repositories.chunks(chunk_size).enumerate() {
+            self.list_tag_chunk(chunk, chunk_index * chunk_size, &mut roots)
+                .await;
         }
         roots
     }
 
-    async fn list_tag_chunk(&mut self, repositories: &[String], roots: &mut Vec<(String, String)>) {
+    /// Lists the tags of `repositories`, the first of which is the walk's repository number `first_id`.
+    async fn list_tag_chunk(
+        &mut self,
+        repositories: &[String],
+        first_id: usize,
+        roots: &mut Vec<Root>,
+    ) {
         let this = &*self;
         let listings = run_bounded(
             repositories.iter().map(|repository| {
@@ -365,7 +395,8 @@ impl<C: Connect> Walk<'_, C> {
             this.config.concurrency,
         )
         .await;
-        for (repository, listing) in repositories.iter().zip(listings) {
+        for ((offset, repository), listing) in repositories.iter().enumerate().zip(listings) {
+            let id = (first_id + offset) as RepositoryId;
             match listing {
                 Ok(tags) => {
                     let tags: BTreeSet<String> = tags.into_iter().collect();
@@ -376,7 +407,7 @@ impl<C: Connect> Walk<'_, C> {
                             continue;
                         }
                         if is_valid_tag(&tag) {
-                            roots.push((repository.clone(), tag));
+                            roots.push((id, tag.into_boxed_str()));
                         } else {
                             self.report.broken.push(Broken {
                                 repository: repository.clone(),
@@ -478,22 +509,33 @@ impl<C: Connect> Walk<'_, C> {
         ))
     }
 
-    /// Fetches each tag's manifest (or, for `--image NAME@DIGEST`, the digest's).
-    async fn check_roots(&mut self, roots: Vec<(String, String)>) {
-        // In chunks, each absorbed before the next is fetched: the bodies of a whole level at once are what took
-        // 300 tags of 4 MiB manifests to 1.34 GB.
+    /// Fetches each tag's manifest (or, for `--image NAME@DIGEST`, the digest's), a chunk at a time, and walks
+    /// everything below a chunk before fetching the next: a tag's queued children and blobs are judged and dropped
+    /// before later tags are read, so what the walk holds is its seen sets, not a whole registry's level.
+    async fn check_roots(&mut self, roots: Vec<Root>) {
+        // Each chunk is absorbed before the next is fetched: the bodies of a whole level at once are what took 300
+        // tags of 4 MiB manifests to 1.34 GB.
         let slots = self.config.manifest_slots();
+        self.pending_roots = roots.len();
         let mut roots = roots.into_iter().peekable();
         while roots.peek().is_some() {
-            let chunk: Vec<(String, String)> = roots.by_ref().take(slots).collect();
+            let chunk: Vec<Root> = roots.by_ref().take(slots).collect();
+            self.pending_roots -= chunk.len();
             self.check_root_chunk(chunk, slots).await;
+            self.check_manifest_stack(slots).await;
+            if self.blob_queue.len() >= self.blob_chunk_size() {
+                self.check_blobs().await;
+            }
         }
     }
 
-    async fn check_root_chunk(&mut self, roots: Vec<(String, String)>, slots: usize) {
+    async fn check_root_chunk(&mut self, roots: Vec<Root>, slots: usize) {
         let responses = run_bounded(
             roots.iter().map(|(repository, reference)| {
-                let path = format!("/v2/{repository}/manifests/{reference}");
+                let path = format!(
+                    "/v2/{}/manifests/{reference}",
+                    self.repositories[*repository as usize]
+                );
                 self.client.request(
                     Method::GET,
                     path,
@@ -507,146 +549,152 @@ impl<C: Connect> Walk<'_, C> {
         for ((repository, reference), response) in roots.into_iter().zip(responses) {
             let by_digest = is_valid_digest(&reference);
             let kind = if by_digest { Kind::Manifest } else { Kind::Tag };
-            let parent = (!by_digest).then(|| reference.clone());
+            let broken = |status, detail| Broken {
+                repository: self.repositories[repository as usize].clone(),
+                reference: reference.to_string(),
+                kind,
+                status,
+                parent: None,
+                detail,
+            };
             let response = match ok_response(response) {
                 Ok(response) => response,
                 Err((status, detail)) => {
-                    self.report.broken.push(Broken {
-                        repository,
-                        reference,
-                        kind,
-                        status,
-                        parent: None,
-                        detail,
-                    });
+                    self.report.broken.push(broken(status, detail));
                     continue;
                 }
             };
-            let digest = sha256_digest(&response.body);
+            let body_digest = DigestKey::sha256_of(&response.body);
+            let digest = if by_digest {
+                DigestKey::new(&reference)
+            } else {
+                body_digest.clone()
+            };
             if by_digest
                 && self.config.verify_digests
                 && reference.starts_with("sha256:")
-                && digest != reference
+                && digest != body_digest
             {
-                self.report.broken.push(Broken {
-                    repository,
-                    reference,
-                    kind,
-                    status: Some(200),
-                    parent: None,
-                    detail: format!("content digest mismatch: the body hashes to {digest}"),
-                });
+                let detail = format!("content digest mismatch: the body hashes to {body_digest}");
+                self.report.broken.push(broken(Some(200), detail));
                 continue;
             }
-            let digest = if by_digest { reference.clone() } else { digest };
-            if !self
-                .seen_manifests
-                .insert((repository.clone(), digest.clone()))
-            {
+            if !self.seen_manifests.insert((repository, digest.clone())) {
                 continue;
             }
-            let parent_label = parent.unwrap_or_else(|| digest.clone());
+            let parent_label = if by_digest {
+                digest.to_string()
+            } else {
+                reference.into_string()
+            };
             self.absorb(
-                &repository,
+                repository,
                 &digest,
                 &response,
                 Kind::Manifest,
                 &parent_label,
-                &[],
+                &Arc::from([]),
             );
         }
     }
 
-    /// Fetches index children level by level until none are left or the depth limit is reached.
-    async fn check_manifest_levels(&mut self) {
-        let mut depth = 1;
-        while !self.manifest_queue.is_empty() {
-            let level = std::mem::take(&mut self.manifest_queue);
-            if depth > self.config.index_depth_limit {
-                for item in level {
-                    self.report.broken.push(Broken {
-                        repository: item.repository,
-                        reference: item.digest,
-                        kind: item.kind,
-                        status: None,
-                        parent: Some(item.parent),
-                        detail: format!(
-                            "indexes nest deeper than {}; not walked",
-                            self.config.index_depth_limit
-                        ),
-                    });
+    /// Fetches queued index children, deepest first, a chunk at a time, until none are left; children nested
+    /// deeper than the depth limit are reported instead of fetched.
+    async fn check_manifest_stack(&mut self, slots: usize) {
+        let blob_chunk_size = self.blob_chunk_size();
+        while !self.manifest_stack.is_empty() {
+            let keep = self.manifest_stack.len().saturating_sub(slots);
+            let mut chunk = self.manifest_stack.split_off(keep);
+            chunk.retain(|item| {
+                // The tag's own manifest is the first ancestor, so its children are at depth 1.
+                if item.ancestors.len() <= self.config.index_depth_limit {
+                    return true;
                 }
-                return;
-            }
-            let slots = self.config.manifest_slots();
-            let mut level = level.into_iter().peekable();
-            while level.peek().is_some() {
-                let chunk: Vec<ManifestItem> = level.by_ref().take(slots).collect();
-                self.check_manifest_chunk(chunk, slots).await;
-            }
-            depth += 1;
-        }
-    }
-
-    /// Fetches one chunk of a level's manifests and absorbs them before the next chunk is fetched.
-    async fn check_manifest_chunk(&mut self, level: Vec<ManifestItem>, slots: usize) {
-        {
-            let responses = run_bounded(
-                level.iter().map(|item| {
-                    let path = format!("/v2/{}/manifests/{}", item.repository, item.digest);
-                    self.client.request(
-                        Method::GET,
-                        path,
-                        Some(MANIFEST_ACCEPT),
-                        self.config.manifest_limit_bytes,
-                    )
-                }),
-                slots,
-            )
-            .await;
-            for (item, response) in level.into_iter().zip(responses) {
-                let broken = |status, detail| Broken {
-                    repository: item.repository.clone(),
-                    reference: item.digest.clone(),
+                self.report.broken.push(Broken {
+                    repository: self.repositories[item.repository as usize].clone(),
+                    reference: item.digest.to_string(),
                     kind: item.kind,
-                    status,
-                    parent: Some(item.parent.clone()),
-                    detail,
-                };
-                let response = match ok_response(response) {
-                    Ok(response) => response,
-                    Err((status, detail)) => {
-                        self.report.broken.push(broken(status, detail));
-                        continue;
-                    }
-                };
-                if self.config.verify_digests && item.digest.starts_with("sha256:") {
-                    let actual = sha256_digest(&response.body);
-                    if actual != item.digest {
-                        let detail =
-                            format!("content digest mismatch: the body hashes to {actual}");
-                        self.report.broken.push(broken(Some(200), detail));
-                        continue;
-                    }
-                }
-                self.absorb(
-                    &item.repository,
-                    &item.digest,
-                    &response,
-                    item.kind,
-                    &item.parent,
-                    &item.ancestors,
-                );
+                    status: None,
+                    parent: Some(item.parent.to_string()),
+                    detail: format!(
+                        "indexes nest deeper than {}; not walked",
+                        self.config.index_depth_limit
+                    ),
+                });
+                false
+            });
+            self.check_manifest_chunk(chunk, slots).await;
+            if self.blob_queue.len() >= blob_chunk_size {
+                self.check_blobs().await;
             }
         }
     }
 
-    /// HEADs every config and layer once, a chunk at a time: every answer of a million blobs at once, headers
-    /// and all, would hold hundreds of megabytes.
+    /// Fetches one chunk of queued manifests and absorbs them before the next chunk is fetched.
+    async fn check_manifest_chunk(&mut self, chunk: Vec<ManifestItem>, slots: usize) {
+        let responses = run_bounded(
+            chunk.iter().map(|item| {
+                let path = format!(
+                    "/v2/{}/manifests/{}",
+                    self.repositories[item.repository as usize], item.digest
+                );
+                self.client.request(
+                    Method::GET,
+                    path,
+                    Some(MANIFEST_ACCEPT),
+                    self.config.manifest_limit_bytes,
+                )
+            }),
+            slots,
+        )
+        .await;
+        for (item, response) in chunk.into_iter().zip(responses) {
+            let broken = |status, detail| Broken {
+                repository: self.repositories[item.repository as usize].clone(),
+                reference: item.digest.to_string(),
+                kind: item.kind,
+                status,
+                parent: Some(item.parent.to_string()),
+                detail,
+            };
+            let response = match ok_response(response) {
+                Ok(response) => response,
+                Err((status, detail)) => {
+                    self.report.broken.push(broken(status, detail));
+                    continue;
+                }
+            };
+            if self.config.verify_digests && matches!(item.digest, DigestKey::Sha256(_)) {
+                let actual = DigestKey::sha256_of(&response.body);
+                if actual != item.digest {
+                    let detail = format!("content digest mismatch: the body hashes to {actual}");
+                    self.report.broken.push(broken(Some(200), detail));
+                    continue;
+                }
+            }
+            self.absorb(
+                item.repository,
+                &item.digest,
+                &response,
+                item.kind,
+                &item.parent.to_string(),
+                &item.ancestors,
+            );
+        }
+    }
+
+    /// Blob HEADs are issued in chunks of this many: a HEAD answer has no body, so a chunk may be larger than a
+    /// chunk of manifests.
+    fn blob_chunk_size(&self) -> usize {
+        self.config.concurrency.max(1) * BLOB_CHUNK_PER_SLOT
+    }
+
+    /// HEADs every queued config and layer once, a chunk at a time: every answer of a million blobs at once,
+    /// headers and all, would hold hundreds of megabytes.
     async fn check_blobs(&mut self) {
         let queue = std::mem::take(&mut self.blob_queue);
-        self.report.blobs = queue.len() as u64;
-        let chunk_size = self.config.concurrency.max(1) * BLOB_CHUNK_PER_SLOT;
+        self.report.blobs += queue.len() as u64;
+        let chunk_size = self.blob_chunk_size();
         let mut queue = queue.into_iter().peekable();
         while queue.peek().is_some() {
             let chunk: Vec<BlobItem> = queue.by_ref().take(chunk_size).collect();
@@ -655,37 +703,30 @@ impl<C: Connect> Walk<'_, C> {
     }
 
     async fn check_blob_chunk(&mut self, queue: Vec<BlobItem>) {
-        let responses = run_bounded(
+        let failures = run_bounded(
             queue.iter().map(|item| {
-                let path = format!("/v2/{}/blobs/{}", item.repository, item.digest);
-                self.client
-                    .request(Method::HEAD, path, None, SMALL_BODY_LIMIT_BYTES)
+                let path = format!(
+                    "/v2/{}/blobs/{}",
+                    self.repositories[item.repository as usize], item.digest
+                );
+                // Reduced to its verdict as soon as it arrives: a response's header values share hyper's read
+                // buffer, so a chunk of whole responses would pin kilobytes per blob until the chunk is done.
+                let request = self
+                    .client
+                    .request(Method::HEAD, path, None, SMALL_BODY_LIMIT_BYTES);
+                async move { blob_failure(request.await) }
             }),
             self.config.concurrency,
         )
         .await;
-        for (item, response) in queue.into_iter().zip(responses) {
-            let failure = match response {
-                Ok(response) if response.status == 200 => None,
-                // A registry on object storage redirects blob reads to the storage backend; it does so only after
-                // resolving the repository's link, so the redirect itself proves the blob reachable. It is not
-                // followed, since the target is another host.
-                Ok(response)
-                    if is_redirect(response.status)
-                        && response.headers.contains_key("location") =>
-                {
-                    None
-                }
-                Ok(response) => Some((Some(response.status), error_detail(&response))),
-                Err(error) => Some((None, error.to_string())),
-            };
+        for (item, failure) in queue.into_iter().zip(failures) {
             if let Some((status, detail)) = failure {
                 self.report.broken.push(Broken {
-                    repository: item.repository,
-                    reference: item.digest,
+                    repository: self.repositories[item.repository as usize].clone(),
+                    reference: item.digest.to_string(),
                     kind: item.kind,
                     status,
-                    parent: Some(item.parent),
+                    parent: Some(item.parent.to_string()),
                     detail,
                 });
             }
@@ -695,12 +736,12 @@ impl<C: Connect> Walk<'_, C> {
     /// Parses a fetched manifest and queues what it refers to.
     fn absorb(
         &mut self,
-        repository: &str,
-        digest: &str,
+        repository: RepositoryId,
+        digest: &DigestKey,
         response: &Response,
         expected_kind: Kind,
         parent: &str,
-        ancestors: &[String],
+        ancestors: &Arc<[DigestKey]>,
     ) {
         let content_type = response
             .headers
@@ -710,7 +751,7 @@ impl<C: Connect> Walk<'_, C> {
             Ok(document) => document,
             Err(error) => {
                 self.report.broken.push(Broken {
-                    repository: repository.to_string(),
+                    repository: self.repositories[repository as usize].clone(),
                     reference: digest.to_string(),
                     kind: expected_kind,
                     status: Some(200),
@@ -723,8 +764,12 @@ impl<C: Connect> Walk<'_, C> {
         match document {
             Document::Index { children } => {
                 self.report.indexes += 1;
-                let mut path: Vec<String> = ancestors.to_vec();
-                path.push(digest.to_string());
+                // One path for all the children, shared rather than copied per child.
+                let path: Arc<[DigestKey]> = ancestors
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once(digest.clone()))
+                    .collect();
                 for child in children {
                     self.queue_child(repository, digest, &path, child);
                 }
@@ -741,9 +786,9 @@ impl<C: Connect> Walk<'_, C> {
 
     fn queue_child(
         &mut self,
-        repository: &str,
-        parent: &str,
-        ancestors: &[String],
+        repository: RepositoryId,
+        parent: &DigestKey,
+        ancestors: &Arc<[DigestKey]>,
         child: Descriptor,
     ) {
         let kind = if child.media_type.as_deref().is_some_and(is_index) {
@@ -751,10 +796,11 @@ impl<C: Connect> Walk<'_, C> {
         } else {
             Kind::Manifest
         };
+        let digest = DigestKey::new(&child.digest);
         // Content addressing makes a true cycle impossible, but a hostile or corrupt server can still serve one.
-        if ancestors.contains(&child.digest) {
+        if ancestors.contains(&digest) {
             self.report.broken.push(Broken {
-                repository: repository.to_string(),
+                repository: self.repositories[repository as usize].clone(),
                 reference: child.digest,
                 kind,
                 status: None,
@@ -763,7 +809,7 @@ impl<C: Connect> Walk<'_, C> {
             });
             return;
         }
-        let key = (repository.to_string(), child.digest.clone());
+        let key = (repository, digest);
         if self.seen_manifests.contains(&key) {
             return;
         }
@@ -771,23 +817,36 @@ impl<C: Connect> Walk<'_, C> {
             self.skipped += 1;
             return;
         }
+        let digest = key.1.clone();
         self.seen_manifests.insert(key);
-        self.manifest_queue.push(ManifestItem {
-            repository: repository.to_string(),
-            digest: child.digest,
+        self.manifest_stack.push(ManifestItem {
+            repository,
+            digest,
             kind,
-            parent: parent.to_string(),
-            ancestors: ancestors.to_vec(),
+            parent: parent.clone(),
+            ancestors: ancestors.clone(),
         });
     }
 
-    /// Whether the walk tracks as many objects as its memory bound allows.
+    /// Whether the walk tracks as many objects as its memory bound allows. A queued object counts twice, once in
+    /// its seen set and once in its queue, since it costs both.
     fn at_object_limit(&self) -> bool {
-        self.seen_manifests.len() + self.seen_blobs.len() >= self.object_limit
+        self.pending_roots
+            + self.seen_manifests.len()
+            + self.seen_blobs.len()
+            + self.manifest_stack.len()
+            + self.blob_queue.len()
+            >= self.object_limit
     }
 
-    fn queue_blob(&mut self, repository: &str, parent: &str, blob: Descriptor, kind: Kind) {
-        let key = (repository.to_string(), blob.digest.clone());
+    fn queue_blob(
+        &mut self,
+        repository: RepositoryId,
+        parent: &DigestKey,
+        blob: Descriptor,
+        kind: Kind,
+    ) {
+        let key = (repository, DigestKey::new(&blob.digest));
         if self.seen_blobs.contains(&key) {
             return;
         }
@@ -795,17 +854,14 @@ impl<C: Connect> Walk<'_, C> {
             self.skipped += 1;
             return;
         }
-        if self
-            .seen_blobs
-            .insert((repository.to_string(), blob.digest.clone()))
-        {
-            self.blob_queue.push(BlobItem {
-                repository: repository.to_string(),
-                digest: blob.digest,
-                kind,
-                parent: parent.to_string(),
-            });
-        }
+        let digest = key.1.clone();
+        self.seen_blobs.insert(key);
+        self.blob_queue.push(BlobItem {
+            repository,
+            digest,
+            kind,
+            parent: parent.clone(),
+        });
     }
 }
 
@@ -827,6 +883,23 @@ impl ListingError {
 
 fn is_redirect(status: u16) -> bool {
     (300..400).contains(&status)
+}
+
+/// Why a blob's HEAD shows it unreachable: its status (if any) and a description; `None` when it is reachable.
+fn blob_failure(response: Result<Response, RequestError>) -> Option<(Option<u16>, String)> {
+    match response {
+        Ok(response) if response.status == 200 => None,
+        // A registry on object storage redirects blob reads to the storage backend; it does so only after resolving
+        // the repository's link, so the redirect itself proves the blob reachable. It is not followed, since the
+        // target is another host.
+        Ok(response)
+            if is_redirect(response.status) && response.headers.contains_key("location") =>
+        {
+            None
+        }
+        Ok(response) => Some((Some(response.status), error_detail(&response))),
+        Err(error) => Some((None, error.to_string())),
+    }
 }
 
 /// A 200 response, or the status (if any) and a description of what went wrong.
