@@ -157,7 +157,7 @@ fn observables(trace: &Trace) -> BTreeMap<&'static str, String> {
                 if *pod != target && seed_grep(message))
     });
     map.insert("standbys_log_what_the_seed_greps", standby_grep.to_string());
-    after_deletion(trace, &target, &target_uids, &mut map);
+    after_deletion(trace, &target, &mut map);
     map.insert("event_order", event_order(trace, &target));
     map
 }
@@ -250,12 +250,7 @@ const AFTER_DELETION: [&str; 7] = [
 /// The observables of the stuck leader's deletion, when the runbook deleted it: whether SIGTERM ends it, what
 /// `ps` shows once it is killed, what its API port does then, when a new leader is elected, and whether each
 /// unmount releases the blocked task.
-fn after_deletion(
-    trace: &Trace,
-    target: &str,
-    target_uids: &[String],
-    map: &mut BTreeMap<&'static str, String>,
-) {
+fn after_deletion(trace: &Trace, target: &str, map: &mut BTreeMap<&'static str, String>) {
     let Some((deleted_ms, old_uid, grace_ms)) = trace.iter().find_map(|event| match &event.kind {
         EventKind::PodDeletionRequested {
             pod,
@@ -270,7 +265,6 @@ fn after_deletion(
         }
         return;
     };
-    let _ = target_uids;
     // The old incarnation's tasks: the thread-group leader is the task whose tid is its pid.
     let leader_states: Vec<(u64, TaskState)> = trace
         .iter()

@@ -529,20 +529,29 @@ impl<C: Connect> Walk<'_, C> {
         }
     }
 
+    /// `GET /v2/<repository>/manifests/<reference>`, under the manifest size limit.
+    fn get_manifest(
+        &self,
+        repository: RepositoryId,
+        reference: &dyn std::fmt::Display,
+    ) -> impl std::future::Future<Output = Result<Response, RequestError>> + '_ {
+        let path = format!(
+            "/v2/{}/manifests/{reference}",
+            self.repositories[repository as usize]
+        );
+        self.client.request(
+            Method::GET,
+            path,
+            Some(MANIFEST_ACCEPT),
+            self.config.manifest_limit_bytes,
+        )
+    }
+
     async fn check_root_chunk(&mut self, roots: Vec<Root>, slots: usize) {
         let responses = run_bounded(
-            roots.iter().map(|(repository, reference)| {
-                let path = format!(
-                    "/v2/{}/manifests/{reference}",
-                    self.repositories[*repository as usize]
-                );
-                self.client.request(
-                    Method::GET,
-                    path,
-                    Some(MANIFEST_ACCEPT),
-                    self.config.manifest_limit_bytes,
-                )
-            }),
+            roots
+                .iter()
+                .map(|(repository, reference)| self.get_manifest(*repository, reference)),
             slots,
         )
         .await;
@@ -633,18 +642,9 @@ impl<C: Connect> Walk<'_, C> {
     /// Fetches one chunk of queued manifests and absorbs them before the next chunk is fetched.
     async fn check_manifest_chunk(&mut self, chunk: Vec<ManifestItem>, slots: usize) {
         let responses = run_bounded(
-            chunk.iter().map(|item| {
-                let path = format!(
-                    "/v2/{}/manifests/{}",
-                    self.repositories[item.repository as usize], item.digest
-                );
-                self.client.request(
-                    Method::GET,
-                    path,
-                    Some(MANIFEST_ACCEPT),
-                    self.config.manifest_limit_bytes,
-                )
-            }),
+            chunk
+                .iter()
+                .map(|item| self.get_manifest(item.repository, &item.digest)),
             slots,
         )
         .await;

@@ -120,31 +120,20 @@ impl DockerActuator {
 }
 
 impl DockerActuator {
-    /// The voter whose hang mount is at `mountpoint` (the runbook names it as `list_mounts` showed it), or the
-    /// fault's target when no path matches.
+    /// The incarnation whose hang mount is at `mountpoint` (the runbook names it as `list_mounts` showed it),
+    /// or the fault target's current one when no path matches: its uid and the path.
     fn hang_mount_at(&self, mountpoint: &str) -> Option<(String, std::path::PathBuf)> {
         let w = self.world.borrow();
-        w.mountpoints
+        w.pods
             .iter()
-            .find(|(_, path)| path.display().to_string() == *mountpoint)
-            .map(|(pod, path)| (pod.clone(), path.clone()))
-            .or_else(|| {
-                w.fault_target.as_ref().and_then(|pod| {
-                    w.mountpoints
-                        .get(pod)
-                        .map(|path| (pod.clone(), path.clone()))
-                })
-            })
+            .find(|view| view.mountpoint.display().to_string() == *mountpoint)
+            .or_else(|| w.fault_target.as_ref().and_then(|pod| w.current_pod(pod)))
+            .map(|view| (view.uid.clone(), view.mountpoint.clone()))
     }
 
     /// Records an unmount the moment it succeeded, so the trace is never behind what the runbook did next.
-    fn record_mount(&self, pod: &str, state: MountStatus) {
-        let mut w = self.world.borrow_mut();
-        let (uid, node) = w
-            .current_pod(pod)
-            .map(|view| (view.uid.clone(), view.node.clone()))
-            .unwrap_or_default();
-        w.set_mount(pod, &uid, &node, state);
+    fn record_mount(&self, uid: &str, state: MountStatus) {
+        self.world.borrow_mut().set_mount(uid, state);
     }
 }
 
@@ -265,7 +254,7 @@ impl Actuator for DockerActuator {
                     .iter()
                     .find(|view| &view.uid == pod_uid && &view.node == node);
                 let mounts = pod
-                    .and_then(|view| w.mountpoints.get(&view.pod))
+                    .map(|view| &view.mountpoint)
                     .filter(|mountpoint| super::hang_mount::mounted(mountpoint))
                     .map(|mountpoint| {
                         vec![MountInfo {
@@ -319,7 +308,7 @@ impl Actuator for DockerActuator {
             }
             Action::LazyUnmount { mountpoint, .. } => match self.hang_mount_at(mountpoint) {
                 None => Err(format!("no hang mount at {mountpoint}")),
-                Some((pod, path)) => {
+                Some((uid, path)) => {
                     let status = tokio::process::Command::new("umount")
                         .arg("-l")
                         .arg(&path)
@@ -327,7 +316,7 @@ impl Actuator for DockerActuator {
                         .await;
                     match status {
                         Ok(status) if status.success() => {
-                            self.record_mount(&pod, MountStatus::Detached);
+                            self.record_mount(&uid, MountStatus::Detached);
                             Ok(())
                         }
                         Ok(status) => Err(format!("umount -l {} exited {status}", path.display())),
@@ -343,7 +332,7 @@ impl Actuator for DockerActuator {
                 // calls fail, as MNT_FORCE fails an NFS mount's pending requests (DOMAIN.md §9).
                 match self.hang_mount_at(mountpoint) {
                     None => Err(format!("no hang mount at {mountpoint}")),
-                    Some((pod, path)) => {
+                    Some((uid, path)) => {
                         match tokio::process::Command::new("umount")
                             .arg("-f")
                             .arg(&path)
@@ -351,7 +340,7 @@ impl Actuator for DockerActuator {
                             .await
                         {
                             Ok(status) if status.success() => {
-                                self.record_mount(&pod, MountStatus::Unmounted);
+                                self.record_mount(&uid, MountStatus::Unmounted);
                                 Ok(())
                             }
                             Ok(status) => {

@@ -29,15 +29,16 @@ pub fn track_current(world: &SharedWorld, cluster: &Cluster, index: usize) -> Op
         phase: PodPhaseName::ContainerCreating,
         last_task_state: None,
         d_threads: Default::default(),
+        mountpoint: voter.mountpoint(),
+        mount_state: None,
     };
     let uid = view.uid.clone();
     let mut w = world.borrow_mut();
     w.endpoints
         .insert(voter.name.clone(), voter.endpoint.clone());
-    w.mountpoints.insert(voter.name.clone(), voter.mountpoint());
     w.pods.push(view);
     w.set_phase(&uid, PodPhaseName::Running);
-    w.set_mount(&voter.name, &uid, &voter.node, MountStatus::Mounted);
+    w.set_mount(&uid, MountStatus::Mounted);
     Some(uid)
 }
 

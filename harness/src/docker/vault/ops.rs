@@ -128,22 +128,16 @@ pub async fn monitor(world: SharedWorld) {
                 world.borrow_mut().set_leader(Some(leader.clone()));
             }
         }
-        let mounts: Vec<(String, std::path::PathBuf)> = world
+        let mounted: Vec<(String, std::path::PathBuf)> = world
             .borrow()
-            .mountpoints
+            .pods
             .iter()
-            .map(|(pod, path)| (pod.clone(), path.clone()))
+            .filter(|view| view.mount_state == Some(MountStatus::Mounted))
+            .map(|view| (view.uid.clone(), view.mountpoint.clone()))
             .collect();
-        for (pod, path) in mounts {
+        for (uid, path) in mounted {
             if !super::hang_mount::mounted(&path) {
-                let mut w = world.borrow_mut();
-                if w.mount_states.get(&pod) == Some(&MountStatus::Mounted) {
-                    let (uid, node) = w
-                        .current_pod(&pod)
-                        .map(|view| (view.uid.clone(), view.node.clone()))
-                        .unwrap_or_default();
-                    w.set_mount(&pod, &uid, &node, MountStatus::Detached);
-                }
+                world.borrow_mut().set_mount(&uid, MountStatus::Detached);
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

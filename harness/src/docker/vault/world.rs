@@ -26,6 +26,10 @@ pub struct PodView {
     pub last_task_state: Option<TaskState>,
     /// Threads other than the leader last recorded in D (what only `ps -eLo` shows).
     pub d_threads: BTreeSet<u32>,
+    /// Where this incarnation's storage is mounted on the host (each incarnation mounts it afresh).
+    pub mountpoint: PathBuf,
+    /// The mount's last recorded state.
+    pub mount_state: Option<MountStatus>,
 }
 
 pub struct World {
@@ -34,8 +38,6 @@ pub struct World {
     /// Every incarnation still tracked, current or on its way out.
     pub pods: Vec<PodView>,
     pub endpoints: BTreeMap<String, Endpoint>,
-    pub mountpoints: BTreeMap<String, PathBuf>,
-    pub mount_states: BTreeMap<String, MountStatus>,
     pub roles: BTreeMap<String, RaftRoleName>,
     /// Leadership changes seen: the trace's `term` for the docker world (the API does not expose raft's term).
     pub leadership_epoch: u64,
@@ -57,8 +59,6 @@ impl World {
             trace: Trace::default(),
             pods: Vec::new(),
             endpoints: BTreeMap::new(),
-            mountpoints: BTreeMap::new(),
-            mount_states: BTreeMap::new(),
             roles: BTreeMap::new(),
             leadership_epoch: 0,
             leader: None,
@@ -71,9 +71,6 @@ impl World {
             world
                 .endpoints
                 .insert(voter.name.clone(), voter.endpoint.clone());
-            world
-                .mountpoints
-                .insert(voter.name.clone(), voter.mountpoint());
         }
         world
     }
@@ -111,22 +108,22 @@ impl World {
         });
     }
 
-    pub fn set_mount(&mut self, pod: &str, uid: &str, node: &str, state: MountStatus) {
-        if self.mount_states.get(pod) == Some(&state) {
+    /// Records a change of one incarnation's mount.
+    pub fn set_mount(&mut self, uid: &str, state: MountStatus) {
+        let Some(view) = self.pods.iter_mut().find(|view| view.uid == uid) else {
+            return;
+        };
+        if view.mount_state == Some(state) {
             return;
         }
-        self.mount_states.insert(pod.to_string(), state);
-        let mountpoint = self
-            .mountpoints
-            .get(pod)
-            .map(|path| path.display().to_string())
-            .unwrap_or_default();
-        self.record(EventKind::MountState {
-            node: node.to_string(),
-            pod_uid: uid.to_string(),
-            mountpoint,
+        view.mount_state = Some(state);
+        let event = EventKind::MountState {
+            node: view.node.clone(),
+            pod_uid: view.uid.clone(),
+            mountpoint: view.mountpoint.display().to_string(),
             state,
-        });
+        };
+        self.record(event);
     }
 
     /// Records a process's tasks as the simulation does, per thread: the leader's state (`tid == pid`) when it
