@@ -30,16 +30,33 @@ pub struct Scenario {
     pub runbook: Option<crate::runbook::RunbookFile>,
 }
 
-/// Knobs of the simulated network and clock. The tick bounds both the cost and the time resolution of a run.
+/// Knobs of the simulated network and clock.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimConfig {
+    /// Which engine runs the hosts: `exact` (event-driven, deliveries to the millisecond) or `turmoil` (the
+    /// reference, stepped by `tick_ms`).
+    #[serde(default)]
+    pub engine: SimEngine,
+    /// The reference engine's tick, which bounds both the cost and the time resolution of its runs. The exact
+    /// engine has no tick and ignores it.
     #[serde(default = "default_tick_ms")]
     pub tick_ms: u64,
     #[serde(default = "default_min_latency_ms")]
     pub min_latency_ms: u64,
     #[serde(default = "default_max_latency_ms")]
     pub max_latency_ms: u64,
+}
+
+/// The engines a scenario can run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimEngine {
+    /// Event-driven: time jumps to the next timer or delivery when every host is idle.
+    #[default]
+    Exact,
+    /// turmoil 0.7, stepped by `tick_ms`: kept as the reference the exact engine is checked against.
+    Turmoil,
 }
 
 fn default_tick_ms() -> u64 {
@@ -55,6 +72,7 @@ fn default_max_latency_ms() -> u64 {
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
+            engine: SimEngine::default(),
             tick_ms: default_tick_ms(),
             min_latency_ms: default_min_latency_ms(),
             max_latency_ms: default_max_latency_ms(),

@@ -1,4 +1,4 @@
-//! The probes' transport inside the simulation: turmoil's TCP.
+//! The probes' transport inside the simulation: the running engine's TCP ([`crate::net`]).
 
 use firedrill_probes::{Connect, Endpoint};
 use std::io;
@@ -20,7 +20,7 @@ impl TurmoilConnect {
 }
 
 impl Connect for TurmoilConnect {
-    type Stream = turmoil::net::TcpStream;
+    type Stream = crate::net::TcpStream;
 
     async fn connect(&self, endpoint: &Endpoint) -> io::Result<Self::Stream> {
         if endpoint.https {
@@ -34,6 +34,6 @@ impl Connect for TurmoilConnect {
                 .ok_or_else(|| crate::dns::no_such_host(&endpoint.host))?,
             None => endpoint.host.clone(),
         };
-        turmoil::net::TcpStream::connect((host.as_str(), endpoint.port)).await
+        crate::net::TcpStream::connect((host.as_str(), endpoint.port)).await
     }
 }

@@ -234,3 +234,20 @@ fn heal(world: &mut World, fault: &ActiveFault, how: &str) {
         how: how.to_string(),
     });
 }
+
+/// The next time a fault is due to start or to heal as scheduled, after `now_ms`: the driver's next appointment
+/// on an engine that skips idle time. Heals the world causes happen while hosts run, and are seen then.
+pub fn next_change_ms(world: &World, active: &[ActiveFault], now_ms: u64) -> Option<u64> {
+    let starts = world
+        .schedule
+        .faults
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !active.iter().any(|started| started.index == *index))
+        .map(|(_, fault)| fault.at_ms);
+    let heals = active
+        .iter()
+        .filter(|fault| !fault.healed)
+        .filter_map(|fault| fault.fault.heal_at_ms);
+    starts.chain(heals).filter(|at_ms| *at_ms > now_ms).min()
+}

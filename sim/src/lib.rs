@@ -6,19 +6,21 @@
 pub mod actuator;
 pub mod connector;
 pub mod dns;
+pub mod engine;
 pub mod faults;
 pub mod hypervisor;
 pub mod kube;
+pub mod net;
 pub mod ops;
 pub mod registry;
 pub mod storage;
 pub mod vault;
 pub mod world;
 
+use engine::{EngineKind, Hosts};
 use firedrill_scenarios::{EventKind, Scenario, Schedule, Trace};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use world::{HostOp, World};
 
 /// The name of the ops host (monitoring and runbook).
@@ -44,12 +46,12 @@ pub fn run_schedule(scenario: &Scenario, schedule: &Schedule) -> SimOutcome {
     run_observed(scenario, schedule, |_, _| {})
 }
 
-/// Runs a schedule with `observe` given the simulation before its first step, so a test can add a client of
-/// its own; what the client does never reaches the trace unless it goes through the world.
+/// Runs a schedule with `observe` given the hosts before the first step, so a test can add a client of its own;
+/// what the client does never reaches the trace unless it goes through the world.
 pub fn run_observed(
     scenario: &Scenario,
     schedule: &Schedule,
-    observe: impl FnOnce(&mut turmoil::Sim<'_>, world::SharedWorld),
+    observe: impl FnOnce(&mut dyn Hosts, world::SharedWorld),
 ) -> SimOutcome {
     // The one wall-clock reading of the simulator, for the throughput figure; it never reaches the trace.
     #[allow(clippy::disallowed_methods)]
@@ -79,9 +81,9 @@ pub fn run_observed(
     }
 }
 
-/// Gives a pod incarnation its own turmoil host, named by its uid, running Vault once its container starts.
+/// Gives a pod incarnation its own host, named by its uid, running Vault once its container starts.
 fn register_incarnation(
-    sim: &mut turmoil::Sim<'_>,
+    hosts: &mut dyn Hosts,
     world: &world::SharedWorld,
     host: String,
     pod: String,
@@ -89,29 +91,63 @@ fn register_incarnation(
     world.borrow_mut().hosts.insert(host.clone());
     let world = world.clone();
     let uid = host.clone();
-    sim.host(host.as_str(), move || {
-        vault::main(world.clone(), pod.clone(), uid.clone())
-    });
+    hosts.register(
+        host.as_str(),
+        engine::software(move || vault::main(world.clone(), pod.clone(), uid.clone())),
+    );
 }
 
-/// Builds the turmoil simulation for one schedule and steps it to the scenario's end.
+/// How many host slots an exact run sets aside: the ops host, a test's own client, and two per voter (its
+/// incarnation and a superseded one still alive, a zombie whose blocked thread holds its sockets). Slots are
+/// reused once a host has stopped and closed every connection; a run that needs more at once aborts and says
+/// so.
+fn host_pool_size(scenario: &Scenario) -> usize {
+    2 + scenario.voter_names().len() * 2
+}
+
+/// The world's clockwork between host steps: faults, the kubelets' sync loop, and host starts and crashes.
+struct WorldDriver {
+    world: world::SharedWorld,
+    active_faults: Vec<faults::ActiveFault>,
+    last_kubelet_sync_ms: u64,
+}
+
+impl engine::Driver for WorldDriver {
+    fn on_step(&mut self, hosts: &mut dyn Hosts, now_ms: u64) -> u64 {
+        let mut w = self.world.borrow_mut();
+        w.driver_now_ms = now_ms;
+        faults::apply(&mut w, &mut self.active_faults);
+        // The kubelet's sync loop runs about once a second, not on every network event.
+        if now_ms >= self.last_kubelet_sync_ms + KUBELET_SYNC_MS {
+            self.last_kubelet_sync_ms = now_ms;
+            kube::tick(&mut w);
+        }
+        let ops: Vec<HostOp> = w.host_ops.drain(..).collect();
+        w.flush_events();
+        let next_fault_ms = faults::next_change_ms(&w, &self.active_faults, now_ms);
+        drop(w);
+        for op in ops {
+            match op {
+                HostOp::Register { host, pod } => {
+                    register_incarnation(hosts, &self.world, host, pod)
+                }
+                HostOp::Crash(host) => hosts.crash(host.as_str()),
+                HostOp::Start(host) => hosts.bounce(host.as_str()),
+            }
+        }
+        let next_sync_ms = self.last_kubelet_sync_ms + KUBELET_SYNC_MS;
+        next_fault_ms.map_or(next_sync_ms, |fault_ms| fault_ms.min(next_sync_ms))
+    }
+}
+
+/// Builds the simulation for one schedule and runs it to the scenario's end on the scenario's engine.
 fn simulate(
     scenario: &Scenario,
     schedule: &Schedule,
     world: &world::SharedWorld,
-    observe: impl FnOnce(&mut turmoil::Sim<'_>, world::SharedWorld),
+    observe: impl FnOnce(&mut dyn Hosts, world::SharedWorld),
 ) {
     let duration_ms = scenario.duration_ms;
-    let mut sim = turmoil::Builder::new()
-        .simulation_duration(Duration::from_millis(duration_ms.saturating_add(60_000)))
-        .tick_duration(Duration::from_millis(scenario.sim.tick_ms))
-        .min_message_latency(Duration::from_millis(scenario.sim.min_latency_ms))
-        .max_message_latency(Duration::from_millis(scenario.sim.max_latency_ms))
-        .rng_seed(schedule.seed)
-        // Room for the handshakes that queue, unanswered, at a frozen process's full accept queue: turmoil
-        // panics past this, where a kernel would drop the SYN.
-        .tcp_capacity(vault::LISTEN_BACKLOG * 4)
-        .build();
     {
         let mut w = world.borrow_mut();
         w.record(EventKind::RunStarted {
@@ -128,47 +164,58 @@ fn simulate(
         // with the run.
         w.host_ops.clear();
     }
-    let first_incarnations: Vec<(String, String)> = world
-        .borrow()
-        .pods
-        .values()
-        .map(|pod| (pod.uid.clone(), pod.name.clone()))
-        .collect();
-    for (host, pod) in first_incarnations {
-        register_incarnation(&mut sim, world, host, pod);
-    }
-    let ops_world = world.clone();
-    sim.host(OPS_HOST, move || ops::main(ops_world.clone()));
-    observe(&mut sim, world.clone());
-    world.borrow_mut().flush_events();
-
-    let mut active_faults = Vec::new();
-    let mut last_kubelet_sync_ms = 0;
-    while (sim.elapsed().as_millis() as u64) < duration_ms {
-        if let Err(error) = sim.step() {
-            panic!("simulation failed: {error}");
+    let setup = |hosts: &mut dyn Hosts| {
+        let first_incarnations: Vec<(String, String)> = world
+            .borrow()
+            .pods
+            .values()
+            .map(|pod| (pod.uid.clone(), pod.name.clone()))
+            .collect();
+        for (host, pod) in first_incarnations {
+            register_incarnation(hosts, world, host, pod);
         }
-        let mut w = world.borrow_mut();
-        w.driver_now_ms = sim.elapsed().as_millis() as u64;
-        faults::apply(&mut w, &mut active_faults);
-        // The kubelet's sync loop runs about once a second, not on every network tick.
-        if w.driver_now_ms >= last_kubelet_sync_ms + KUBELET_SYNC_MS {
-            last_kubelet_sync_ms = w.driver_now_ms;
-            kube::tick(&mut w);
+        let ops_world = world.clone();
+        hosts.register(
+            OPS_HOST,
+            engine::software(move || ops::main(ops_world.clone())),
+        );
+        observe(hosts, world.clone());
+        world.borrow_mut().flush_events();
+    };
+    let driver = WorldDriver {
+        world: world.clone(),
+        active_faults: Vec::new(),
+        last_kubelet_sync_ms: 0,
+    };
+    let latency = engine::Latency {
+        min_ms: scenario.sim.min_latency_ms,
+        max_ms: scenario.sim.max_latency_ms,
+    };
+    match engine_kind(scenario) {
+        EngineKind::Exact => {
+            engine::exact::run(
+                schedule.component_seed("network"),
+                latency,
+                duration_ms,
+                host_pool_size(scenario),
+                setup,
+                driver,
+            );
         }
-        let ops: Vec<HostOp> = w.host_ops.drain(..).collect();
-        w.flush_events();
-        drop(w);
-        for op in ops {
-            match op {
-                HostOp::Register { host, pod } => register_incarnation(&mut sim, world, host, pod),
-                HostOp::Crash(host) => sim.crash(host.as_str()),
-                HostOp::Start(host) => sim.bounce(host.as_str()),
-            }
+        EngineKind::Reference { tick_ms } => {
+            engine::reference::run(schedule.seed, tick_ms, latency, duration_ms, setup, driver)
         }
     }
     let mut w = world.borrow_mut();
     w.record(EventKind::RunFinished {});
-    drop(w);
-    drop(sim);
+}
+
+/// The engine a scenario asks for: `[sim] engine`, with `tick_ms` for the reference.
+pub fn engine_kind(scenario: &Scenario) -> EngineKind {
+    match scenario.sim.engine {
+        firedrill_scenarios::scenario::SimEngine::Exact => EngineKind::Exact,
+        firedrill_scenarios::scenario::SimEngine::Turmoil => EngineKind::Reference {
+            tick_ms: scenario.sim.tick_ms,
+        },
+    }
 }

@@ -111,7 +111,7 @@ pub async fn external_health(world: &SharedWorld, timeout: Duration) -> u16 {
 }
 
 /// The ops host's program: a probe round every interval, alert evaluation, and the runbook on the first alert.
-pub async fn main(world: SharedWorld) -> turmoil::Result {
+pub async fn main(world: SharedWorld) -> crate::engine::HostResult {
     let (interval, timeout, alert_after_rounds, runbook, planned_start_ms) = {
         let w = world.borrow();
         let probe = &w.scenario.probes.vault_health;

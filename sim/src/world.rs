@@ -18,7 +18,7 @@ const LOG_LINES_KEPT: usize = 64;
 pub struct World {
     pub scenario: Scenario,
     pub schedule: Schedule,
-    /// Simulated time at the end of the last completed step; hosts read finer time from turmoil.
+    /// Simulated time of the driver's last step; hosts read their own time from the engine.
     pub driver_now_ms: u64,
     trace: Trace,
     /// Events of the step in progress, sorted by time when the step ends (hosts run one after another within a
@@ -102,9 +102,7 @@ impl World {
 
     /// Simulated milliseconds since the start of the run: the host's own clock inside a host, else the driver's.
     pub fn now_ms(&self) -> u64 {
-        turmoil::sim_elapsed()
-            .map(|elapsed| elapsed.as_millis() as u64)
-            .unwrap_or(self.driver_now_ms)
+        crate::engine::now_ms().unwrap_or(self.driver_now_ms)
     }
 
     pub fn record(&mut self, kind: EventKind) {

@@ -27,7 +27,7 @@ pub const REGISTRY_PORT: u16 = 5000;
 /// Accepts connections forever, serving each with HTTP/1.1 keep-alive in its own local task.
 /// Must run inside a turmoil host (or any `LocalSet`).
 pub async fn serve(
-    listener: turmoil::net::TcpListener,
+    listener: crate::net::TcpListener,
     registry: Rc<RefCell<Registry>>,
 ) -> std::io::Result<()> {
     loop {
@@ -49,7 +49,7 @@ pub async fn serve(
 
 /// Binds `0.0.0.0:<port>` in the current turmoil host and serves the registry there.
 pub async fn bind_and_serve(port: u16, registry: Rc<RefCell<Registry>>) -> std::io::Result<()> {
-    let listener = turmoil::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let listener = crate::net::TcpListener::bind(("0.0.0.0", port)).await?;
     serve(listener, registry).await
 }
 

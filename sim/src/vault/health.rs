@@ -3,6 +3,7 @@
 //! connects time out. SIGTERM closes the listener (connections refused).
 
 use super::node::Node;
+use crate::net::TcpListener;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
@@ -10,7 +11,6 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::rc::Rc;
 use tokio::task::spawn_local;
-use turmoil::net::TcpListener;
 
 pub const API_PORT: u16 = 8200;
 

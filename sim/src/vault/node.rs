@@ -8,6 +8,7 @@
 use super::raft::{AppendRequest, RaftCore, Role, VoteAnswer, VoteOutcome, VoteRequest};
 use super::rpc::{read_frame, write_frame, CallError, PeerClient, Rpc};
 use super::VaultView;
+use crate::net::{TcpListener, TcpStream};
 use crate::storage::{fsync, FsyncError};
 use crate::world::SharedWorld;
 use firedrill_scenarios::EventKind;
@@ -18,7 +19,6 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::spawn_local;
-use turmoil::net::{TcpListener, TcpStream};
 
 pub const CLUSTER_PORT: u16 = 8201;
 
@@ -252,7 +252,7 @@ impl Node {
 
 /// The program of one Vault pod incarnation (the turmoil host named `uid`). It stops only by being crashed or
 /// restarted by the driver.
-pub async fn main(world: SharedWorld, pod: String, uid: String) -> turmoil::Result {
+pub async fn main(world: SharedWorld, pod: String, uid: String) -> crate::engine::HostResult {
     let running = world
         .borrow()
         .vaults

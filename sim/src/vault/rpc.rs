@@ -1,11 +1,11 @@
 //! Raft and forwarding RPCs on the cluster port, msgpack-encoded (rmp-serde) and framed with a 4-byte big-endian
 //! length, over TCP. (Vault's forwarding is gRPC; the frame is shared here, and its failures are worded as gRPC's.)
 
+use crate::net::TcpStream;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::TcpStream;
 
 /// The largest frame a peer may send; a larger length prefix is a protocol error, not an allocation.
 const MAX_FRAME_BYTES: u32 = 1 << 20;
