@@ -22,6 +22,9 @@ pub struct Verdict {
     pub actions: Vec<ActionSummary>,
     pub checks: Vec<CheckResult>,
     pub runbook_outcome: Option<String>,
+    /// The simulation engine that ran the drill (`exact`, `turmoil-tick-<ms>ms`), when a simulation did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     /// For a registry drill: the version the registry stated, as the trace records it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry_version: Option<String>,
@@ -112,6 +115,7 @@ impl Verdict {
             checks,
             runbook_outcome,
             registry_version,
+            engine: None,
         }
     }
 

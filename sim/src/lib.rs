@@ -34,6 +34,8 @@ pub struct SimOutcome {
     pub trace: Trace,
     /// Wall-clock time the run took; measured outside the simulated code and never written to the trace.
     pub wall_ms: u64,
+    /// What the exact engine counted (packets delivered, driver steps); `None` on the reference engine.
+    pub exact_stats: Option<engine::exact::ExactStats>,
 }
 
 /// Runs a scenario with a seed: draws the schedule, then simulates it.
@@ -59,8 +61,9 @@ pub fn run_observed(
     let world: world::SharedWorld = Rc::new(RefCell::new(World::new(scenario, schedule)));
     // A panic in the world or in the runbook must never read as a pass: the run ends with `run_aborted`, which
     // every verdict fails, and the trace keeps what happened up to that point.
+    let mut exact_stats = None;
     let simulated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        simulate(scenario, schedule, &world, observe)
+        exact_stats = simulate(scenario, schedule, &world, observe)
     }));
     if let Err(panic) = simulated {
         let reason = panic
@@ -78,6 +81,7 @@ pub fn run_observed(
     SimOutcome {
         trace: world.into_trace(),
         wall_ms: wall_started.elapsed().as_millis() as u64,
+        exact_stats,
     }
 }
 
@@ -146,7 +150,7 @@ fn simulate(
     schedule: &Schedule,
     world: &world::SharedWorld,
     observe: impl FnOnce(&mut dyn Hosts, world::SharedWorld),
-) {
+) -> Option<engine::exact::ExactStats> {
     let duration_ms = scenario.duration_ms;
     {
         let mut w = world.borrow_mut();
@@ -191,23 +195,22 @@ fn simulate(
         min_ms: scenario.sim.min_latency_ms,
         max_ms: scenario.sim.max_latency_ms,
     };
-    match engine_kind(scenario) {
-        EngineKind::Exact => {
-            engine::exact::run(
-                schedule.component_seed("network"),
-                latency,
-                duration_ms,
-                host_pool_size(scenario),
-                setup,
-                driver,
-            );
-        }
+    let stats = match engine_kind(scenario) {
+        EngineKind::Exact => Some(engine::exact::run(
+            schedule.component_seed("network"),
+            latency,
+            duration_ms,
+            host_pool_size(scenario),
+            setup,
+            driver,
+        )),
         EngineKind::Reference { tick_ms } => {
-            engine::reference::run(schedule.seed, tick_ms, latency, duration_ms, setup, driver)
+            engine::reference::run(schedule.seed, tick_ms, latency, duration_ms, setup, driver);
+            None
         }
-    }
-    let mut w = world.borrow_mut();
-    w.record(EventKind::RunFinished {});
+    };
+    world.borrow_mut().record(EventKind::RunFinished {});
+    stats
 }
 
 /// The engine a scenario asks for: `[sim] engine`, with `tick_ms` for the reference.

@@ -299,40 +299,45 @@ fn a_superseded_incarnation_with_a_blocked_thread_stays_on_the_network() {
     let (scenario, schedule) = stuck_leader_with("unsafe/force-delete-first");
     let seen: Rc<RefCell<Option<(String, String, bool)>>> = Rc::new(RefCell::new(None));
     let report = seen.clone();
-    firedrill_sim::run_observed(&scenario, &schedule, move |sim, world| {
-        sim.client("observer", async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
-                // Wait until the replacement runs while the old incarnation is still killed in D state.
-                let state = {
-                    let w = world.borrow();
-                    let old = w.removed_pods.first().map(|pod| pod.uid.clone());
-                    let replacement = w.pods.get("vault-0").map(|pod| pod.uid.clone());
-                    let old_alive = old.as_ref().is_some_and(|uid| {
-                        w.processes
-                            .iter()
-                            .any(|p| &p.pod_uid == uid && p.comm == "vault")
-                    });
-                    match (old, replacement) {
-                        (Some(old), Some(new)) if old_alive && w.hosts.contains(&new) => {
-                            Some((old, firedrill_sim::dns::resolve(&w, "vault-0")))
+    firedrill_sim::run_observed(&scenario, &schedule, move |hosts, world| {
+        let software = move || {
+            let world = world.clone();
+            let report = report.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+                    // Wait until the replacement runs while the old incarnation is still killed in D state.
+                    let state = {
+                        let w = world.borrow();
+                        let old = w.removed_pods.first().map(|pod| pod.uid.clone());
+                        let replacement = w.pods.get("vault-0").map(|pod| pod.uid.clone());
+                        let old_alive = old.as_ref().is_some_and(|uid| {
+                            w.processes
+                                .iter()
+                                .any(|p| &p.pod_uid == uid && p.comm == "vault")
+                        });
+                        match (old, replacement) {
+                            (Some(old), Some(new)) if old_alive && w.hosts.contains(&new) => {
+                                Some((old, firedrill_sim::dns::resolve(&w, "vault-0")))
+                            }
+                            _ => None,
                         }
-                        _ => None,
-                    }
-                };
-                let Some((old, resolved)) = state else {
-                    if world.borrow().now_ms() > 1_500_000 {
-                        return Ok(());
-                    }
-                    continue;
-                };
-                let accepted = turmoil::net::TcpStream::connect((old.as_str(), 8201))
-                    .await
-                    .is_ok();
-                *report.borrow_mut() = Some((old, resolved.unwrap_or_default(), accepted));
-                return Ok(());
+                    };
+                    let Some((old, resolved)) = state else {
+                        if world.borrow().now_ms() > 1_500_000 {
+                            return Ok(());
+                        }
+                        continue;
+                    };
+                    let accepted = firedrill_sim::net::TcpStream::connect((old.as_str(), 8201))
+                        .await
+                        .is_ok();
+                    *report.borrow_mut() = Some((old, resolved.unwrap_or_default(), accepted));
+                    return Ok(());
+                }
             }
-        });
+        };
+        hosts.register("observer", firedrill_sim::engine::software(software));
     });
     let (old, resolved, accepted) = seen
         .borrow()

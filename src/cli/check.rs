@@ -33,6 +33,8 @@ pub struct CheckArgs {
     /// The runbook to check instead of the scenario's own: a catalog runbook or a runbook .toml file.
     #[arg(long, value_name = "RUNBOOK")]
     pub runbook: Option<String>,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
     /// How many seeds. Each draws fault timings, leader placement and, with swarm testing, which faults happen,
     /// which contested beliefs hold and which nodes have a stale boot disk.
     /// From 1 to 1,000,000.
@@ -183,10 +185,13 @@ pub fn execute(args: CheckArgs) -> u8 {
         Format::Text => println!("SEEDS={}..{end}", args.start),
         Format::Json => eprintln!("SEEDS={}..{end}", args.start),
     }
-    let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
+    let mut scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
         Ok(scenario) => scenario,
         Err(error) => return usage_error(error),
     };
+    if let Err(error) = args.engine.apply(&mut scenario) {
+        return usage_error(error);
+    }
     let runbook_name = scenario
         .runbook
         .as_ref()

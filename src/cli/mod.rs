@@ -2,6 +2,7 @@
 
 mod check;
 mod docker_preflight;
+mod engine;
 mod interrupt;
 mod list;
 mod mutate;

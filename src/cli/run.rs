@@ -44,6 +44,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
     #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
+    #[command(flatten)]
     pub reports: crate::report::ReportArgs,
     /// Also write the run's journal to FILE: one JSON document with the scenario, seed, schedule, backend and
     /// versions, `status` and `deviated`, every runbook activity with its start, end, status and output, the
@@ -128,10 +130,13 @@ pub fn execute(args: RunArgs) -> u8 {
         Ok(Drill::Vault(_)) => {}
         Err(error) => return usage_error(error),
     }
-    let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
+    let mut scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
         Ok(scenario) => scenario,
         Err(error) => return usage_error(error),
     };
+    if let Err(error) = args.engine.apply(&mut scenario) {
+        return usage_error(error);
+    }
     let outcome = match &args.schedule {
         None if args.swarm => firedrill_sim::run_schedule(
             &scenario,
@@ -151,7 +156,8 @@ pub fn execute(args: RunArgs) -> u8 {
             return usage_error(error);
         }
     }
-    let verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);
+    let mut verdict = Verdict::judge(&scenario, seed, &outcome.trace, outcome.wall_ms);
+    verdict.engine = Some(firedrill_sim::engine_kind(&scenario).label());
     match args.format {
         Format::Json => println!(
             "{}",
@@ -233,6 +239,13 @@ pub(super) fn replay_line(args: &RunArgs, seed: u64) -> String {
     if args.swarm {
         flags.push_str(" --swarm");
     }
+    if let Some(engine) = args.engine.engine {
+        let name = format!("{engine:?}").to_lowercase();
+        flags.push_str(&format!(" --engine {name}"));
+    }
+    if let Some(tick_ms) = args.engine.tick_ms {
+        flags.push_str(&format!(" --tick-ms {tick_ms}"));
+    }
     if let Some(schedule) = &args.schedule {
         flags.push_str(&format!(" --schedule {}", super::shell::quote(schedule)));
     }
@@ -244,9 +257,10 @@ pub(super) fn replay_line(args: &RunArgs, seed: u64) -> String {
 
 fn print_text(verdict: &Verdict, trace: &firedrill_scenarios::Trace, args: &RunArgs) {
     println!(
-        "{}  seed {}  {} simulated in {} ms wall ({:.0}x real time)",
+        "{}  seed {}  engine {}  {} simulated in {} ms wall ({:.0}x real time)",
         verdict.scenario,
         verdict.seed,
+        verdict.engine.as_deref().unwrap_or("sim"),
         format_ms(verdict.simulated_ms),
         verdict.wall_ms,
         verdict.simulated_ms as f64 / verdict.wall_ms.max(1) as f64

@@ -33,6 +33,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub no_progress: bool,
     #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
+    #[command(flatten)]
     pub reports: crate::report::ReportArgs,
     /// Also write one self-contained HTML page to FILE plotting, per scenario, the distributions of the time to
     /// detect and to recover over the seeds.
@@ -94,6 +96,12 @@ pub fn execute(args: SweepArgs) -> u8 {
     let mut scenarios = Vec::new();
     for name in &names {
         match catalog::load_drill(name) {
+            Ok(Drill::Vault(mut scenario)) => {
+                if let Err(error) = args.engine.apply(&mut scenario) {
+                    return usage_error(error);
+                }
+                scenarios.push((name.clone(), Drill::Vault(scenario)))
+            }
             Ok(drill) => scenarios.push((name.clone(), drill)),
             Err(error) => return usage_error(error),
         }

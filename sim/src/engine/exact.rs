@@ -453,14 +453,6 @@ pub fn run(
             }
             .await;
         }
-        if std::env::var_os("FIREDRILL_DEBUG_HOSTS").is_some() {
-            eprintln!(
-                "HOSTS {} steps {} packets {}",
-                table.borrow().hosts.len(),
-                stats.driver_steps,
-                fabric.packets_delivered
-            );
-        }
         table.borrow_mut().stop_all();
         stats.packets_delivered = fabric.packets_delivered;
     });

@@ -51,6 +51,7 @@ pub fn run_plan(scenario: &RegistryScenario, plan: &RegistryPlan) -> SimOutcome 
     SimOutcome {
         trace,
         wall_ms: wall_started.elapsed().as_millis() as u64,
+        exact_stats: None,
     }
 }
 

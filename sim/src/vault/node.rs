@@ -206,7 +206,17 @@ impl Node {
                 "msgpack decode error [pos 0]: read tcp {}->{peer}:{CLUSTER_PORT}: i/o timeout",
                 self.pod
             ),
-            CallError::Io(error) => error.to_string(),
+            CallError::Io(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                format!(
+                    "dial tcp {peer}:{CLUSTER_PORT}: {}",
+                    super::rpc::go_net_error(error)
+                )
+            }
+            CallError::Io(error) => format!(
+                "read tcp {}->{peer}:{CLUSTER_PORT}: {}",
+                self.pod,
+                super::rpc::go_net_error(error)
+            ),
         };
         self.log(&format!("raft: {what}: peer={peer} error=\"{error}\""));
     }

@@ -93,9 +93,26 @@ impl CallError {
                 "rpc error: code = DeadlineExceeded desc = context deadline exceeded".to_string()
             }
             CallError::Io(error) => {
-                format!("rpc error: code = Unavailable desc = connection error: {error}")
+                format!(
+                    "rpc error: code = Unavailable desc = connection error: {}",
+                    go_net_error(error)
+                )
             }
         }
+    }
+}
+
+/// An I/O failure worded as Go's `net` package words it (`connection refused`, `connection reset by peer`),
+/// from its kind alone, so the logs read the same whatever engine or kernel produced the error.
+pub fn go_net_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
+        io::ErrorKind::ConnectionReset => "read: connection reset by peer".to_string(),
+        io::ErrorKind::ConnectionAborted => "read: software caused connection abort".to_string(),
+        io::ErrorKind::BrokenPipe => "write: broken pipe".to_string(),
+        io::ErrorKind::UnexpectedEof => "EOF".to_string(),
+        io::ErrorKind::TimedOut => "i/o timeout".to_string(),
+        _ => error.to_string(),
     }
 }
 
