@@ -78,6 +78,7 @@ fn set_blocked(world: &mut crate::world::World, pod: &str, uid: &str, blocked: b
         if !blocked {
             view.disk_sleep = false;
             view.completed_fsyncs += 1;
+            world.vault_changed.notify_waiters();
         }
     }
 }

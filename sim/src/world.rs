@@ -51,6 +51,9 @@ pub struct World {
     pub firing_alerts: std::collections::BTreeSet<String>,
     /// Host software to stop or (re)start, carried out by the driver between steps.
     pub host_ops: Vec<HostOp>,
+    /// Signalled whenever a Vault process's view changes (its core lock, its write in progress), so a request
+    /// waiting on the lock wakes when it is released instead of polling.
+    pub vault_changed: Rc<tokio::sync::Notify>,
     /// The turmoil hosts registered so far (pod incarnations, by uid): what the cluster's DNS can answer.
     pub hosts: std::collections::BTreeSet<String>,
     next_pid: u32,
@@ -94,6 +97,7 @@ impl World {
             kube_proxy_rng: rand::SeedableRng::seed_from_u64(schedule.component_seed("kube-proxy")),
             firing_alerts: std::collections::BTreeSet::new(),
             host_ops: Vec::new(),
+            vault_changed: Rc::new(tokio::sync::Notify::new()),
             hosts: std::collections::BTreeSet::new(),
             next_pid: 4000,
             next_uid: 1,

@@ -31,8 +31,7 @@ const ECHO_INTERVAL_MS: u64 = 2_000;
 /// then how often: measured on OpenBao 2.7.2, whose health stopped answering 5 minutes after the node became
 /// active under a write hang (DOMAIN.md §9).
 const BARRIER_TASK_INTERVAL_MS: u64 = 300_000;
-/// How often a task waiting for the core lock re-checks it, and how often Vault notices a signal.
-const CORE_LOCK_RETRY_MS: u64 = 50;
+/// How often Vault notices a signal.
 const SIGNAL_POLL_MS: u64 = 500;
 /// The kernel's accept queue of a listening socket: `net.core.somaxconn`, 4096 since Linux 5.4, which Go passes
 /// to `listen`. A frozen process accepts nothing, so once this many handshakes have completed, new connects
@@ -107,14 +106,17 @@ impl Node {
     }
 
     fn update_view(&self, change: impl FnOnce(&mut VaultView)) {
-        if let Some(view) = self
-            .world
-            .borrow_mut()
+        let mut world = self.world.borrow_mut();
+        if let Some(view) = world
             .vaults
             .get_mut(&self.pod)
             .filter(|view| view.uid == self.uid)
         {
+            let lock_before = view.core_lock_waiting;
             change(view);
+            if view.core_lock_waiting != lock_before {
+                world.vault_changed.notify_waiters();
+            }
         }
     }
 
@@ -162,9 +164,16 @@ impl Node {
     /// Waits until no task holds Vault's core lock behind a write. A request waits for the write in progress to
     /// finish, not for a moment with no write at all, so a slow disk delays answers without starving them. A
     /// frozen process never answers.
+    ///
+    /// The waiter wakes when the lock's holder changes the view (`World::vault_changed`), as a goroutine blocked
+    /// on a mutex wakes when it is released, rather than by polling, so a long hang costs nothing while it lasts.
     pub async fn wait_for_core_lock(&self) {
+        let changed = self.world.borrow().vault_changed.clone();
         let mut holder = None;
         loop {
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let Some(view) = self.view().filter(|view| !view.frozen) else {
                 return std::future::pending().await;
             };
@@ -172,14 +181,18 @@ impl Node {
             if !(view.core_lock_waiting && view.blocked && view.completed_fsyncs == first) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(CORE_LOCK_RETRY_MS)).await;
+            notified.await;
         }
     }
 
     /// Waits for the log write in progress, if any, to finish (or for ever, if the process freezes).
     async fn wait_for_write_in_progress(&self) {
+        let changed = self.world.borrow().vault_changed.clone();
         let mut holder = None;
         loop {
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let Some(view) = self.view().filter(|view| !view.frozen) else {
                 return std::future::pending().await;
             };
@@ -187,7 +200,7 @@ impl Node {
             if !(view.blocked && view.completed_fsyncs == first) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(CORE_LOCK_RETRY_MS)).await;
+            notified.await;
         }
     }
 
