@@ -55,6 +55,8 @@ pub struct MutateArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 /// One accepted survivor.
@@ -127,10 +129,13 @@ pub fn execute(args: MutateArgs) -> u8 {
         Format::Text => println!("SEEDS={}..{end}", args.start),
         Format::Json => eprintln!("SEEDS={}..{end}", args.start),
     }
-    let scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
+    let mut scenario = match load_scenario(&args.scenario, args.runbook.as_deref()) {
         Ok(scenario) => scenario,
         Err(error) => return usage_error(error),
     };
+    if let Err(error) = args.engine.apply(&mut scenario) {
+        return usage_error(error);
+    }
     let Some(runbook) = scenario.runbook.clone() else {
         return usage_error(format!(
             "{} has no runbook to mutate; pass one with --runbook",
@@ -303,6 +308,11 @@ fn baselines(
         if let Ok(mut other) = firedrill_scenarios::catalog::load(name) {
             if other.recovery.runbook.get_ref() == &runbook.name {
                 other.runbook = Some(runbook.clone());
+                // The other incidents run on the engine the command line chose, as the scenario does.
+                other.sim.engine = scenario.sim.engine;
+                if args.engine.tick_ms.is_some() {
+                    other.sim.tick_ms = scenario.sim.tick_ms;
+                }
                 incidents.push(other);
             }
         }
