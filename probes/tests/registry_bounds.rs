@@ -62,9 +62,7 @@ const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// A loopback server; `answer(path)` gives (status, content type, extra headers, body).
-fn serve(
-    answer: impl Fn(&str) -> (u16, String, String, Vec<u8>) + Send + Sync + 'static,
-) -> Endpoint {
+fn serve(answer: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Endpoint {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let answer = Arc::new(answer);
@@ -77,7 +75,10 @@ fn serve(
     Endpoint::parse(&format!("http://{address}")).unwrap()
 }
 
-fn connection(stream: TcpStream, answer: &dyn Fn(&str) -> (u16, String, String, Vec<u8>)) {
+/// A canned answer to a request path: status, content type, extra header lines, body.
+type Answer = (u16, String, String, Vec<u8>);
+
+fn connection(stream: TcpStream, answer: &dyn Fn(&str) -> Answer) {
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;

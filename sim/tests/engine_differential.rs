@@ -214,3 +214,23 @@ fn a_coarse_reference_tick_is_caught() {
         std::panic::catch_unwind(|| compare_events("coarse", 0, &scenario, &exact, &reference));
     assert!(caught.is_err(), "a 500 ms tick passed the 1 ms comparison");
 }
+
+/// The exact engine has no tick: the scenario's `sim.tick_ms` (which only the reference reads) changes nothing,
+/// byte for byte, so its verdicts and its detection and recovery times are the same at any tick setting.
+#[test]
+fn the_exact_engine_gives_the_same_trace_at_any_tick_setting() {
+    let scenario = catalog::load("vault-stuck-leader").expect("a catalog scenario");
+    let traces = [1, 500, 60_000].map(|tick_ms| {
+        let mut exact = scenario.clone();
+        exact.sim.engine = SimEngine::Exact;
+        exact.sim.tick_ms = tick_ms;
+        let mut jsonl = Vec::new();
+        firedrill_sim::run(&exact, 3)
+            .trace
+            .write_jsonl(&mut jsonl)
+            .expect("a trace writes to memory");
+        jsonl
+    });
+    assert!(!traces[0].is_empty());
+    assert!(traces[1..].iter().all(|trace| *trace == traces[0]));
+}
