@@ -139,6 +139,10 @@ fn simulate(
     }
     let ops_world = world.clone();
     sim.host(OPS_HOST, move || ops::main(ops_world.clone()));
+    let api_world = world.clone();
+    sim.host(kube::apiserver::APISERVER_HOST, move || {
+        kube::apiserver::main(api_world.clone())
+    });
     observe(&mut sim, world.clone());
     world.borrow_mut().flush_events();
 
