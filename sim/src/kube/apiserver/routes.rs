@@ -315,15 +315,17 @@ fn patch_statefulset(world: &mut World, name: &str, body: &Value) -> Reply {
     let policy = match value {
         "Always" => FsGroupChangePolicy::Always,
         "OnRootMismatch" => FsGroupChangePolicy::OnRootMismatch,
-        other => return status::invalid(
-            "StatefulSet.apps",
-            "statefulsets",
-            name,
-            field,
-            &format!(
+        other => {
+            return status::invalid(
+                "StatefulSet.apps",
+                "statefulsets",
+                name,
+                field,
+                &format!(
                 "Unsupported value: \"{other}\": supported values: \"Always\", \"OnRootMismatch\""
             ),
-        ),
+            )
+        }
     };
     kube::set_fs_group_change_policy(world, policy).expect("setting the policy cannot fail");
     Reply::ok(statefulset_object(world))
