@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod run_registry;
 mod run_vault_docker;
+mod run_vault_kind;
 mod shell;
 mod sweep;
 
