@@ -3,7 +3,6 @@
 //! that does not answer fails loudly (exit 2), never a pass. The kubeconfig is a temporary file whose server is
 //! a loopback port.
 
-use std::net::TcpListener;
 use std::process::{Command, Output};
 
 fn firedrill(args: &[&str]) -> Output {
@@ -34,6 +33,7 @@ fn kubeconfig(dir: &tempfile::TempDir, server: &str) -> String {
 #[cfg(feature = "kind")]
 mod with_the_backend {
     use super::*;
+    use std::net::TcpListener;
 
     /// A loopback listener that no one should connect to during the run.
     fn untouched_server() -> (TcpListener, String) {
@@ -161,7 +161,6 @@ mod with_the_backend {
 fn a_build_without_the_kind_feature_says_so_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(&dir, "https://127.0.0.1:1");
-    let _ = TcpListener::bind;
     let output = firedrill(&[
         "run",
         "vault-stuck-leader",

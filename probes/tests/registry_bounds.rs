@@ -77,7 +77,10 @@ fn serve(
     Endpoint::parse(&format!("http://{address}")).unwrap()
 }
 
-fn connection(stream: TcpStream, answer: &dyn Fn(&str) -> (u16, String, String, Vec<u8>)) {
+/// A canned answer to a request path: status, content type, extra headers and body.
+type Answer = (u16, String, String, Vec<u8>);
+
+fn connection(stream: TcpStream, answer: &dyn Fn(&str) -> Answer) {
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
