@@ -143,6 +143,8 @@ fn simulate(
     sim.host(kube::apiserver::APISERVER_HOST, move || {
         kube::apiserver::main(api_world.clone())
     });
+    // A kubectl call answers in well under a tick; without this each message of it would wait for the next tick.
+    sim.set_link_latency(OPS_HOST, kube::apiserver::APISERVER_HOST, Duration::ZERO);
     observe(&mut sim, world.clone());
     world.borrow_mut().flush_events();
 
