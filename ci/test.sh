@@ -18,9 +18,14 @@ step "clippy (default features with the docker backend, its tests, and the simul
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features docker-tests -- -D warnings
 cargo clippy --all-targets --no-default-features -- -D warnings
+cargo clippy --workspace --all-targets --features kind -- -D warnings
 
 step "unit, simulation and CLI tests"
 cargo test --workspace --release
+
+step "the kind backend without a cluster: the context allowlist, the dry run, a cluster that does not answer"
+cargo test --release -p firedrill-harness --features kind --lib
+cargo test --release --features kind --test cli_kind
 
 step "the HTML timeline in headless Chromium (no console error, no network request, lanes, fault, violation)"
 if ! command -v chromium >/dev/null 2>&1; then

@@ -338,7 +338,7 @@ fn the_journal_records_status_activities_probe_rounds_rules_and_figures() {
     assert_eq!(journal["seed"], 7);
     assert_eq!(journal["schedule"]["seed"], 7);
     assert_eq!(journal["backend"], "sim");
-    assert_eq!(journal["versions"]["trace_schema"], 3);
+    assert_eq!(journal["versions"]["trace_schema"], 4);
     assert_eq!(journal["status"], "succeeded");
     assert_eq!(journal["deviated"], false);
     let activities = journal["activities"].as_array().unwrap();

@@ -1,4 +1,7 @@
-//! The real worlds: a registry in Docker (feature `docker`) and, later, kind (feature `kind`).
+//! The real worlds: a registry and OpenBao in Docker (feature `docker`), and a Kubernetes cluster through kube-rs
+//! (feature `kind`).
 
 #[cfg(feature = "docker")]
 pub mod docker;
+#[cfg(feature = "kind")]
+pub mod kind;

@@ -16,8 +16,9 @@ pub struct Event {
 
 /// The version of the trace's schema, written in `run_started`. Version 2 made states, actions and outcomes
 /// typed and added the world's ground-truth events (deletions, power operations, claims, diagnoses). Version 3
-/// records tasks per thread (`process_state.tid`), as `ps -eLo` lists them.
-pub const TRACE_SCHEMA_VERSION: u32 = 3;
+/// records tasks per thread (`process_state.tid`), as `ps -eLo` lists them. Version 4 records each write to the
+/// Kubernetes API (`kube_api_request`: method, path, status code, reason).
+pub const TRACE_SCHEMA_VERSION: u32 = 4;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -134,6 +135,15 @@ pub enum EventKind {
         /// The actuator carried the command out (an action that failed changed nothing).
         #[serde(default = "yes")]
         ok: bool,
+    },
+    /// A write that reached the Kubernetes API server (the simulated one, or a real cluster's as the kind backend
+    /// sees it): its HTTP method and path, the status code of the answer and, for a failure, the `Status` reason.
+    KubeApiRequest {
+        method: String,
+        path: String,
+        code: u16,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
     },
     /// The runbook confirmed a diagnosis, with the observations it was based on. A confirmation with no
     /// evidence is recorded too, and judged as none.

@@ -1,30 +1,34 @@
 //! The simulation's actuator: carries out runbook commands against the simulated cluster.
 
-use crate::kube::{self, MountState, PodPhase};
+use crate::kube::{self, MountState};
 use crate::ops;
 use crate::world::SharedWorld;
-use firedrill_scenarios::runbook::{
-    Action, Actuator, MountInfo, Observation, PodInfo, ProcessInfo, Query,
-};
+use firedrill_kubeact::{KubeActuator, KubeError};
+use firedrill_scenarios::runbook::{Action, Actuator, MountInfo, Observation, ProcessInfo, Query};
 use firedrill_scenarios::EventKind;
 use std::time::Duration;
-
-/// How many of a pod's latest log lines `kubectl describe pod` draws its events from: the kubelet's and the
-/// scheduler's events, not the kubelet's journal.
-const KUBELET_EVENTS_SCANNED: usize = 64;
 
 pub struct SimActuator {
     world: SharedWorld,
     probe_timeout: Duration,
+    /// The Kubernetes verbs and reads go through kube-rs to the simulated API server.
+    kube: KubeActuator,
 }
 
 impl SimActuator {
+    /// Must be built inside a turmoil host: the kube client spawns its buffer's worker there.
     pub fn new(world: SharedWorld, probe_timeout: Duration) -> Self {
         Self {
             world,
             probe_timeout,
+            kube: KubeActuator::new(kube::client::client()),
         }
     }
+}
+
+/// What a failed API call tells the runbook: the API server's message, as kubectl prints it.
+fn api_failure(error: KubeError) -> Observation {
+    Observation::ActionFailed(error.message())
 }
 
 impl Actuator for SimActuator {
@@ -61,6 +65,50 @@ impl Actuator for SimActuator {
                 }
                 Observation::MountTest { hung }
             }
+            // `kubectl describe pod`: the kubelet's and the scheduler's events, not the kubelet's journal.
+            Query::PodEvents { pod } => match self.kube.pod_events(pod).await {
+                Ok(events) => {
+                    Observation::Logs(events.iter().map(firedrill_kubeact::event_line).collect())
+                }
+                Err(error) => api_failure(error),
+            },
+            Query::Pod { pod } => match self.kube.get_pod(pod).await {
+                Ok(pod) => Observation::Pod(pod.as_ref().map(firedrill_kubeact::pod_info)),
+                Err(error) => api_failure(error),
+            },
+            Query::Pods => match self.kube.list_voters().await {
+                Ok(pods) => {
+                    Observation::Pods(pods.iter().map(firedrill_kubeact::pod_info).collect())
+                }
+                Err(error) => api_failure(error),
+            },
+            Query::ActiveEndpoints => match self.kube.active_endpoints().await {
+                Ok(endpoints) => Observation::Endpoints(endpoints),
+                Err(error) => api_failure(error),
+            },
+            Query::NodeStatus { node } => match self.kube.get_node(node).await {
+                Ok(node) => Observation::Node {
+                    ready: node.as_ref().is_some_and(|node| {
+                        node.status
+                            .as_ref()
+                            .and_then(|status| status.conditions.as_ref())
+                            .is_some_and(|conditions| {
+                                conditions.iter().any(|condition| {
+                                    condition.type_ == "Ready" && condition.status == "True"
+                                })
+                            })
+                    }),
+                    csi_registered: node.as_ref().is_some_and(|node| {
+                        node.metadata
+                            .annotations
+                            .as_ref()
+                            .is_some_and(|annotations| {
+                                annotations.contains_key(kube::apiserver::CSI_NODE_ID_ANNOTATION)
+                            })
+                    }),
+                },
+                Err(error) => api_failure(error),
+            },
             _ => {
                 let w = self.world.borrow();
                 match query {
@@ -71,16 +119,6 @@ impl Actuator for SimActuator {
                             .and_then(|view| view.leader.clone()),
                     ),
                     Query::Logs { pod, tail } => Observation::Logs(w.logs_tail(pod, *tail)),
-                    Query::PodEvents { pod } => Observation::Logs(
-                        w.logs_tail(pod, KUBELET_EVENTS_SCANNED)
-                            .into_iter()
-                            .filter(|line| {
-                                line.starts_with("kubelet: ")
-                                    || line.starts_with("default-scheduler: ")
-                            })
-                            .collect(),
-                    ),
-                    Query::Pod { pod } => Observation::Pod(w.pods.get(pod).map(pod_info)),
                     // `ps auxf` lists processes: each shows its leader thread's state.
                     Query::Processes { node, pod_uid } => Observation::Processes(
                         w.processes
@@ -139,15 +177,6 @@ impl Actuator for SimActuator {
                         },
                         None => Observation::ActionFailed(format!("no VM for node {node}")),
                     },
-                    Query::NodeStatus { node } => {
-                        let now_ms = w.now_ms();
-                        let vm = w.vms.get(node);
-                        Observation::Node {
-                            ready: vm.is_some_and(|vm| vm.api_ready()),
-                            csi_registered: vm.is_some_and(|vm| vm.csi_registered(now_ms)),
-                        }
-                    }
-                    Query::ActiveEndpoints => Observation::Endpoints(ops::active_endpoints(&w)),
                     // A standby answers from its own raft configuration, at once, even while the leader it
                     // names is stuck (OpenBao 2.7.2, DOMAIN.md §9); a pod that does not answer fails the command.
                     Query::RaftPeers { via } => {
@@ -167,11 +196,17 @@ impl Actuator for SimActuator {
                             }
                         }
                     }
-                    Query::Pods => Observation::Pods(w.pods.values().map(pod_info).collect()),
                     Query::FiringAlerts => {
                         Observation::Alerts(w.firing_alerts.iter().cloned().collect())
                     }
-                    Query::ProbeVoters | Query::ExternalHealth | Query::TestMount { .. } => {
+                    Query::ProbeVoters
+                    | Query::ExternalHealth
+                    | Query::TestMount { .. }
+                    | Query::PodEvents { .. }
+                    | Query::Pod { .. }
+                    | Query::Pods
+                    | Query::ActiveEndpoints
+                    | Query::NodeStatus { .. } => {
                         unreachable!("handled above")
                     }
                 }
@@ -180,11 +215,24 @@ impl Actuator for SimActuator {
     }
 
     async fn act(&mut self, action: &Action) -> Observation {
+        // The Kubernetes actions are HTTP requests from kube-rs to the simulated API server, which calls the
+        // world's verbs; the rest are a node's or a hypervisor's commands, carried out here.
+        if let Some(result) = self.kube.act(action).await {
+            return match result {
+                Ok(()) => Observation::Done,
+                Err(error) => api_failure(error),
+            };
+        }
         let mut w = self.world.borrow_mut();
         let result = match action {
-            Action::DeletePod { pod } => kube::delete_pod(&mut w, pod),
-            Action::ForceDeletePod { pod } => kube::force_delete_pod(&mut w, pod),
-            Action::EvictPod { pod } => kube::evict_pod(&mut w, pod),
+            Action::DeletePod { .. }
+            | Action::ForceDeletePod { .. }
+            | Action::EvictPod { .. }
+            | Action::DeletePvc { .. }
+            | Action::RemovePvcFinalizer { .. }
+            | Action::SetFsGroupChangePolicy { .. } => {
+                unreachable!("a Kubernetes action goes through the API server")
+            }
             Action::LazyUnmount { node, mountpoint } => {
                 kube::lazy_unmount(&mut w, node, mountpoint)
             }
@@ -194,11 +242,6 @@ impl Actuator for SimActuator {
             Action::VmReset { node } => crate::hypervisor::reset(&mut w, node),
             Action::VmStopStart { node } => crate::hypervisor::stop_start(&mut w, node),
             Action::FixBootOrder { node } => crate::hypervisor::fix_boot_order(&mut w, node),
-            Action::DeletePvc { claim } => kube::delete_claim(&mut w, claim),
-            Action::RemovePvcFinalizer { claim } => kube::remove_claim_finalizer(&mut w, claim),
-            Action::SetFsGroupChangePolicy { policy } => {
-                kube::set_fs_group_change_policy(&mut w, *policy)
-            }
         };
         match result {
             Ok(()) => Observation::Done,
@@ -212,21 +255,6 @@ impl Actuator for SimActuator {
 
     fn record(&mut self, event: EventKind) {
         self.world.borrow_mut().record(event);
-    }
-}
-
-/// A pod as `kubectl get pod` shows it: a Ready pod is `Running` with its containers ready.
-fn pod_info(pod: &kube::Pod) -> PodInfo {
-    PodInfo {
-        name: pod.name.clone(),
-        uid: pod.uid.clone(),
-        node: pod.node.clone(),
-        phase: match pod.phase {
-            PodPhase::Ready => "Running".to_string(),
-            phase => phase.as_str().to_string(),
-        },
-        ready: pod.phase == PodPhase::Ready,
-        storage: kube::storage_name(pod.storage).to_string(),
     }
 }
 

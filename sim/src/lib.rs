@@ -101,12 +101,12 @@ fn register_incarnation(
     );
 }
 
-/// How many host slots an exact run sets aside: the ops host, a test's own client, and two per voter (its
-/// incarnation and a superseded one still alive, a zombie whose blocked thread holds its sockets). Slots are
-/// reused once a host has stopped and closed every connection; a run that needs more at once aborts and says
-/// so.
+/// How many host slots an exact run sets aside: the ops host, the API server, a test's own client, and two per
+/// voter (its incarnation and a superseded one still alive, a zombie whose blocked thread holds its sockets).
+/// Slots are reused once a host has stopped and closed every connection; a run that needs more at once aborts
+/// and says so.
 fn host_pool_size(scenario: &Scenario) -> usize {
-    2 + scenario.voter_names().len() * 2
+    3 + scenario.voter_names().len() * 2
 }
 
 /// The world's clockwork between host steps: faults, the kubelets' sync loop, and host starts and crashes.
@@ -183,6 +183,14 @@ fn simulate(
             OPS_HOST,
             engine::software(move || ops::main(ops_world.clone())),
         );
+        let api_world = world.clone();
+        hosts.register(
+            kube::apiserver::APISERVER_HOST,
+            engine::software(move || kube::apiserver::main(api_world.clone())),
+        );
+        // kubectl and the API server answer each other well within a millisecond; on the reference engine each
+        // message would otherwise wait for the next tick.
+        hosts.link_without_latency(OPS_HOST, kube::apiserver::APISERVER_HOST);
         observe(hosts, world.clone());
         world.borrow_mut().flush_events();
     };

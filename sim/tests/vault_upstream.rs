@@ -64,11 +64,16 @@ fn sigterm_closes_the_api_first_and_a_stuck_core_keeps_leading_until_sigkill() {
             (deleted_ms + 5_000..deleted_ms + 6_500).contains(&shutdown_ms),
             "seed {seed}: SIGTERM at {shutdown_ms}, deletion at {deleted_ms}"
         );
-        // 8200 refuses from then on: the voter probe sees it unreachable, not stuck.
+        // 8200 refuses from then on: a voter probe started after the shutdown sees it unreachable, not stuck
+        // (one started before it waits out its timeout and reports stuck).
         let probed_after = trace.iter().find_map(|e| match &e.kind {
             EventKind::ProbeResult {
-                endpoint, state, ..
+                endpoint,
+                state,
+                latency_ms,
+                ..
             } if *endpoint == pod
+                && e.t_ms.saturating_sub(*latency_ms) > shutdown_ms
                 && e.t_ms > shutdown_ms + 1_000
                 && e.t_ms < deleted_ms + 10_000 =>
             {

@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod run_registry;
 mod run_vault_docker;
+mod run_vault_kind;
 mod shell;
 mod sweep;
 

@@ -30,10 +30,13 @@ pub struct RunArgs {
     /// as `firedrill check` prints for a shrunk counterexample.
     #[arg(long, value_name = "JSON|FILE")]
     pub schedule: Option<String>,
-    /// Where the drill runs: `sim` (deterministic, the default) or `docker` (real software in containers: a
-    /// registry, or three OpenBao voters; needs a running Docker, else exit 2).
+    /// Where the drill runs: `sim` (deterministic, the default), `docker` (real software in containers: a
+    /// registry, or three OpenBao voters; needs a running Docker, else exit 2), or `kind` (a Vault drill on a
+    /// Kubernetes cluster through kube-rs; dry run unless `--act-on-cluster`).
     #[arg(long, value_enum, default_value_t = Backend::Sim)]
     pub backend: Backend,
+    #[command(flatten)]
+    pub kind: super::run_vault_kind::KindArgs,
     /// Draw the seed's schedule as `firedrill check` does (swarm testing: faults, beliefs and stale boot disks
     /// drawn too), to replay a seed that check reported.
     #[arg(long, conflicts_with = "schedule")]
@@ -125,6 +128,9 @@ pub fn execute(args: RunArgs) -> u8 {
                 Ok(scenario) => scenario,
                 Err(error) => return usage_error(error),
             };
+            if args.backend == Backend::Kind {
+                return super::run_vault_kind::execute(&scenario, &args);
+            }
             return super::run_vault_docker::execute(&scenario, seed, &args);
         }
         Ok(Drill::Vault(_)) => {}

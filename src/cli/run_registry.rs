@@ -15,6 +15,9 @@ pub enum Backend {
     Sim,
     /// Real software in containers: a registry, or three OpenBao voters (needs a running Docker).
     Docker,
+    /// A Vault drill on a Kubernetes cluster (kind) through kube-rs: an allowlisted kubeconfig context only,
+    /// and a dry run that prints the plan unless `--act-on-cluster` is given (needs the `kind` feature).
+    Kind,
 }
 
 /// A trace and the wall time it took, from any backend.
@@ -61,6 +64,11 @@ pub fn execute(scenario: &RegistryScenario, seed: u64, args: &RunArgs) -> u8 {
     }
     let outcome = match args.backend {
         Backend::Sim => run_sim(scenario, seed),
+        Backend::Kind => {
+            return usage_error(
+                "--backend kind runs Vault drills; registry drills run on sim or docker",
+            )
+        }
         Backend::Docker => match run_docker(scenario, seed) {
             Ok(outcome) => outcome,
             Err(error) => return usage_error(error),

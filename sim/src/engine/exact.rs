@@ -35,6 +35,17 @@ thread_local! {
 struct Running {
     names: BTreeMap<String, IpAddr>,
     started: tokio::time::Instant,
+    activity: Rc<Activity>,
+}
+
+/// Tells the driver a socket was used: a task that is not a host's (a `tokio::spawn`ed connection driver) sends
+/// through its socket without any host's poll to report it.
+fn mark_activity() {
+    RUNNING.with(|running| {
+        if let Some(running) = running.borrow().as_ref() {
+            running.activity.mark();
+        }
+    });
 }
 
 /// Simulated milliseconds since the start of the exact run in progress on this thread, if one is.
@@ -113,6 +124,7 @@ impl<T> Owned<T> {
 
     pub fn with<R>(&self, call: impl FnOnce(&T) -> R) -> R {
         let _on = on_host(self.host);
+        mark_activity();
         call(
             self.inner
                 .as_ref()
@@ -122,6 +134,7 @@ impl<T> Owned<T> {
 
     pub fn with_mut<R>(&mut self, call: impl FnOnce(&mut T) -> R) -> R {
         let _on = on_host(self.host);
+        mark_activity();
         call(
             self.inner
                 .as_mut()
@@ -134,6 +147,7 @@ impl<T> Drop for Owned<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
             let _on = on_host(self.host);
+            mark_activity();
             drop(inner);
         }
     }
@@ -159,6 +173,7 @@ impl<F: Future> Future for OnHost<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let _on = on_host(self.host);
+        mark_activity();
         self.inner
             .as_mut()
             .expect("polled after completion")
@@ -239,6 +254,8 @@ struct HostTable {
     graveyard_ip: IpAddr,
     hosts: BTreeMap<String, Host>,
     activity: Rc<Activity>,
+    /// Pairs of addresses whose packets arrive at once, shared with the wire.
+    instant_links: Rc<RefCell<std::collections::BTreeSet<(IpAddr, IpAddr)>>>,
 }
 
 fn set_address(name: &str, ip: IpAddr) {
@@ -347,6 +364,16 @@ impl Hosts for HostTable {
         self.stop(name);
         self.start(name);
     }
+
+    fn link_without_latency(&mut self, a: &str, b: &str) {
+        let address = |name: &str| {
+            resolve(name).unwrap_or_else(|_| panic!("{name} is linked before it is registered"))
+        };
+        let (a, b) = (address(a), address(b));
+        let mut links = self.instant_links.borrow_mut();
+        links.insert((a, b));
+        links.insert((b, a));
+    }
 }
 
 /// What an exact run measured about itself, outside the trace.
@@ -402,13 +429,15 @@ pub fn run(
         .build()
         .expect("a current-thread runtime");
     let activity = Rc::new(Activity::default());
+    let instant_links = Rc::new(RefCell::new(std::collections::BTreeSet::new()));
     let table = Rc::new(RefCell::new(HostTable {
         free,
         graveyard_ip,
+        instant_links: instant_links.clone(),
         hosts: BTreeMap::new(),
         activity: activity.clone(),
     }));
-    let mut fabric = Fabric::new(seed, latency);
+    let mut fabric = Fabric::new(seed, latency, instant_links);
     let mut stats = ExactStats::default();
     let outer = LocalSet::new();
     outer.block_on(&runtime, async {
@@ -417,6 +446,7 @@ pub fn run(
             *running.borrow_mut() = Some(Running {
                 names: BTreeMap::new(),
                 started,
+                activity: activity.clone(),
             })
         });
         setup(&mut *table.borrow_mut());

@@ -9,8 +9,10 @@
 use super::Latency;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::rc::Rc;
 use turmoil_net::{EnterGuard, Packet};
 
 /// How many rounds of immediate delivery one instant may take before the wire is declared livelocked: a
@@ -19,6 +21,8 @@ const ROUNDS_PER_INSTANT_MAX: usize = 100_000;
 
 pub(super) struct Fabric {
     latency: Latency,
+    /// Address pairs whose packets arrive at once ([`super::Hosts::link_without_latency`]).
+    instant_links: Rc<RefCell<BTreeSet<(IpAddr, IpAddr)>>>,
     rng: ChaCha8Rng,
     /// Packets in flight, by (delivery time in ms, sequence number): a deterministic order for equal times.
     in_flight: BTreeMap<(u64, u64), Packet>,
@@ -31,9 +35,14 @@ pub(super) struct Fabric {
 }
 
 impl Fabric {
-    pub(super) fn new(seed: u64, latency: Latency) -> Fabric {
+    pub(super) fn new(
+        seed: u64,
+        latency: Latency,
+        instant_links: Rc<RefCell<BTreeSet<(IpAddr, IpAddr)>>>,
+    ) -> Fabric {
         Fabric {
             latency,
+            instant_links,
             rng: ChaCha8Rng::seed_from_u64(seed),
             in_flight: BTreeMap::new(),
             next_sequence: 0,
@@ -81,7 +90,13 @@ impl Fabric {
     }
 
     fn schedule(&mut self, packet: Packet, now_ms: u64) {
-        let latency_ms = if self.latency.min_ms >= self.latency.max_ms {
+        let latency_ms = if self
+            .instant_links
+            .borrow()
+            .contains(&(packet.src, packet.dst))
+        {
+            0
+        } else if self.latency.min_ms >= self.latency.max_ms {
             self.latency.min_ms
         } else {
             self.rng

@@ -67,6 +67,9 @@ pub trait Hosts {
     fn crash(&mut self, name: &str);
     /// Stops a host's software, if it runs, and starts it again.
     fn bounce(&mut self, name: &str);
+    /// Messages between these two registered hosts (both ways) arrive at once, as on a link much faster than
+    /// the network's latency.
+    fn link_without_latency(&mut self, a: &str, b: &str);
 }
 
 /// The driver: called with the hosts and the simulated time in milliseconds, after hosts ran and at the times it

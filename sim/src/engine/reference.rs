@@ -22,6 +22,10 @@ impl Hosts for TurmoilHosts<'_, '_> {
     fn bounce(&mut self, name: &str) {
         self.0.bounce(name);
     }
+
+    fn link_without_latency(&mut self, a: &str, b: &str) {
+        self.0.set_link_latency(a, b, Duration::ZERO);
+    }
 }
 
 /// Runs the simulation for `duration_ms` on turmoil 0.7: `setup` adds the first hosts, then the driver runs

@@ -8,8 +8,17 @@ use firedrill_scenarios::EventKind;
 
 /// `kubectl delete pod`: marks the pod Terminating; the kubelet sends TERM, then KILL after the grace period.
 pub fn delete_pod(world: &mut World, pod_name: &str) -> Result<(), String> {
-    let now_ms = world.now_ms();
     let grace_period_ms = world.scenario.topology.termination_grace_period_ms;
+    delete_pod_with_grace(world, pod_name, grace_period_ms)
+}
+
+/// A graceful delete with the request's own `gracePeriodSeconds` instead of the pod's.
+pub fn delete_pod_with_grace(
+    world: &mut World,
+    pod_name: &str,
+    grace_period_ms: u64,
+) -> Result<(), String> {
+    let now_ms = world.now_ms();
     let pod = world
         .pods
         .get_mut(pod_name)

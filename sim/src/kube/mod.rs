@@ -1,14 +1,16 @@
 //! The Kubernetes pieces recovery needs: nodes, pods of a StatefulSet, processes with their states, and mounts.
 
 mod api;
+pub mod apiserver;
 mod claims;
+pub mod client;
 mod fs_group;
 mod kubelet;
 mod readiness;
 mod scheduler;
 
 pub use api::{
-    delete_pod, evict_pod, force_delete_pod, force_unmount, lazy_unmount,
+    delete_pod, delete_pod_with_grace, evict_pod, force_delete_pod, force_unmount, lazy_unmount,
     set_fs_group_change_policy,
 };
 pub use claims::{delete_claim, remove_claim_finalizer, storage_name, Claim};
