@@ -454,6 +454,18 @@ pub fn run(
         let mut sleep = Box::pin(tokio::time::sleep_until(started));
         loop {
             let now_ms = now_ms().expect("the run is in progress");
+            if now_ms >= next_wake_ms {
+                // The driver's own appointment (a kubelet sync, a scheduled fault) falls at an instant where host
+                // timers may fire too: as on the reference, where the driver runs after the step, every host
+                // ready at this instant runs first, so both engines order same-instant work alike.
+                loop {
+                    let polls_before = activity.polls.get();
+                    tokio::task::yield_now().await;
+                    if activity.polls.get() == polls_before {
+                        break;
+                    }
+                }
+            }
             let hosts_ran = activity.ran.replace(false);
             fabric.pump(&guard, now_ms, hosts_ran);
             if hosts_ran || now_ms >= next_wake_ms {
