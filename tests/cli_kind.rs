@@ -9,6 +9,8 @@ fn firedrill(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firedrill"))
         .args(args)
         .env_remove("KUBECONFIG")
+        .env_remove("FIREDRILL_OPENBAO_IMAGE")
+        .env_remove("FIREDRILL_HANGFS_IMAGE")
         .output()
         .expect("firedrill runs")
 }
@@ -104,6 +106,17 @@ mod with_the_backend {
             stdout.contains("DELETE /api/v1/namespaces/vault/pods/POD"),
             "{stdout}"
         );
+        let apply = stdout
+            .lines()
+            .find(|line| line.contains("server-side apply StatefulSet vault"))
+            .unwrap_or_else(|| panic!("no apply of the StatefulSet in the plan: {stdout}"));
+        assert!(
+            apply.contains("PATCH /apis/apps/v1/namespaces/vault/statefulsets/vault?")
+                && apply.contains("fieldManager=firedrill")
+                && apply.contains("force=true"),
+            "{apply}"
+        );
+        assert!(stdout.contains("not built yet"), "{stdout}");
         assert_not_contacted(&listener);
     }
 
@@ -131,6 +144,17 @@ mod with_the_backend {
         let plan: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(plan["context"], "prod");
         assert_eq!(plan["dry_run"], true);
+        // The objects it would apply, in full: the voters on the image the docker backend runs.
+        let statefulset = plan["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|manifest| manifest["kind"] == "StatefulSet")
+            .expect("the plan holds the StatefulSet");
+        assert_eq!(
+            statefulset["body"]["spec"]["template"]["spec"]["containers"][0]["image"],
+            "firedrill/openbao:2.7.2"
+        );
     }
 
     #[test]

@@ -12,5 +12,6 @@ if ! kind get clusters | grep -qx firedrill; then
   kind create cluster --config ci/kind/cluster.yaml --wait 120s
 fi
 eval "$(bash ci/openbao-image.sh --export)"
-kind load docker-image --name firedrill "$FIREDRILL_OPENBAO_IMAGE"
+eval "$(bash ci/hangfs-image.sh --export)"
+kind load docker-image --name firedrill "$FIREDRILL_OPENBAO_IMAGE" "$FIREDRILL_HANGFS_IMAGE"
 FIREDRILL_KIND_CONTEXT=kind-firedrill cargo test --release -p firedrill-harness --features kind-tests --test kind_tier

@@ -42,7 +42,7 @@ pub fn execute(scenario: &Scenario, args: &RunArgs) -> u8 {
         Err(error) => return usage_error(error),
     };
     if !options.act {
-        print_plan(&dry.context, &dry.steps, args.format);
+        print_plan(&dry, args.format);
         return super::EXIT_PASS;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -59,15 +59,24 @@ pub fn execute(scenario: &Scenario, args: &RunArgs) -> u8 {
 }
 
 #[cfg(feature = "kind")]
-fn print_plan(context: &str, steps: &[firedrill_harness::kind::PlanStep], format: Format) {
+fn print_plan(dry: &firedrill_harness::kind::DryRun, format: Format) {
+    let context = &dry.context;
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::json!({ "dry_run": true, "context": context, "plan": steps })
+            serde_json::json!({
+                "dry_run": true,
+                "context": context,
+                "plan": dry.steps,
+                "manifests": dry.manifests,
+            })
         ),
         Format::Text => {
-            println!("dry run on context {context}: nothing is changed; --act-on-cluster would:");
-            for (index, step) in steps.iter().enumerate() {
+            println!(
+                "dry run on context {context}: nothing is changed; --act-on-cluster would \
+                 (--format json prints each object in full):"
+            );
+            for (index, step) in dry.steps.iter().enumerate() {
                 match &step.request {
                     Some(request) => println!("  {}. {}: {request}", index + 1, step.what),
                     None => println!("  {}. {}", index + 1, step.what),

@@ -1,6 +1,7 @@
 //! What the kind backend would do, step by step, printed by a dry run. The runbook's Kubernetes actions are
 //! shown as the requests the kube-rs actuator sends, built by the same code that sends them.
 
+use super::topology::{Manifest, FIELD_MANAGER};
 use firedrill_scenarios::runbook::{Action, Verb};
 use firedrill_scenarios::Scenario;
 use serde::Serialize;
@@ -41,28 +42,48 @@ fn kube_action(verb: &Verb) -> Option<Action> {
     })
 }
 
-/// The plan for a Vault scenario.
-pub fn plan(scenario: &Scenario) -> Vec<PlanStep> {
+/// The plan for a Vault scenario: the objects `manifests` holds, applied in order, then the drill. The steps after
+/// the wait are not built yet (docs/kind.md), and say so.
+pub fn plan(scenario: &Scenario, manifests: &[Manifest]) -> Vec<PlanStep> {
     let voters = scenario.voter_names();
-    let mut steps = vec![
+    let mut steps = vec![step(
+        "check that the cluster answers (GET /version); the images are loaded beforehand with kind load \
+         docker-image (ci/kind/run.sh), so every pod has imagePullPolicy Never",
+    )];
+    steps.extend(manifests.iter().map(|manifest| {
+        let request = super::deploy::apply_request(manifest)
+            .expect("kube builds an apply request from a name and a JSON body");
+        PlanStep {
+            what: format!(
+                "server-side apply {} {} (field manager {FIELD_MANAGER})",
+                manifest.kind, manifest.name
+            ),
+            request: Some(format!(
+                "{} {}",
+                request.method(),
+                request
+                    .uri()
+                    .path_and_query()
+                    .map_or("", |path| path.as_str())
+            )),
+        }
+    }));
+    steps.extend([
         step(format!(
-            "load the docker backend's OpenBao image into the cluster (kind load docker-image), and deploy \
-             namespace {ns}: a privileged DaemonSet serving the hang filesystem with Bidirectional mount \
-             propagation, and StatefulSet {sts} of {n} voters ({voters}) with their data on it",
-            ns = firedrill_kubeact::NAMESPACE,
-            sts = firedrill_kubeact::STATEFULSET,
+            "wait until the hang filesystem runs on every worker and the {n} voters ({voters}) run, at most {s} s",
             n = voters.len(),
             voters = voters.join(", "),
+            s = super::deploy::START_TIMEOUT.as_secs(),
         )),
         step(format!(
-            "inject the scenario's faults at the seed's times ({} planned)",
+            "not built yet (docs/kind.md): initialise and unseal the voters, inject the scenario's faults at the \
+             seed's times ({} planned), probe every voter and the vault-active Service, writing the same trace",
             scenario.faults.len()
         )),
-        step("probe every voter and the vault-active Service as the simulation does, writing the same trace"),
-    ];
+    ]);
     if let Some(runbook) = &scenario.runbook {
         steps.push(step(format!(
-            "run runbook {} through the kube-rs actuator once the stuck-leader alert fires",
+            "not built yet: run runbook {} through the kube-rs actuator once the stuck-leader alert fires",
             runbook.name
         )));
         for runbook_step in &runbook.steps {
@@ -77,7 +98,7 @@ pub fn plan(scenario: &Scenario) -> Vec<PlanStep> {
         }
     }
     steps.push(step(
-        "delete namespace vault and the hang filesystem, whatever the verdict",
+        "delete namespace vault (the voters, the Services and the hang filesystem), whatever happened",
     ));
     steps
 }
