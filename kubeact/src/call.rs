@@ -30,6 +30,20 @@ impl std::fmt::Display for ApiCall {
     }
 }
 
+impl ApiCall {
+    /// The method, path and body of a request kube's request builder made.
+    pub fn of(request: &http::Request<Vec<u8>>) -> ApiCall {
+        ApiCall {
+            method: request.method().as_str().to_string(),
+            path: request.uri().path_and_query().map_or_else(
+                || request.uri().path().to_string(),
+                |p| p.as_str().to_string(),
+            ),
+            body: String::from_utf8_lossy(request.body()).into_owned(),
+        }
+    }
+}
+
 fn namespaced<K: Resource<DynamicType = ()>>() -> Request {
     Request::new(K::url_path(&(), Some(NAMESPACE)))
 }
@@ -83,14 +97,7 @@ pub fn plan(action: &Action) -> Option<ApiCall> {
         | Action::FixBootOrder { .. } => return None,
     }
     .expect("kube builds a request from a name and fixed options");
-    Some(ApiCall {
-        method: request.method().as_str().to_string(),
-        path: request.uri().path_and_query().map_or_else(
-            || request.uri().path().to_string(),
-            |p| p.as_str().to_string(),
-        ),
-        body: String::from_utf8_lossy(request.body()).into_owned(),
-    })
+    Some(ApiCall::of(&request))
 }
 
 #[cfg(test)]

@@ -117,32 +117,30 @@ pub async fn wait_for_voters(
             .request(request())
             .await
             .map_err(|error| refused("listing the voters' pods", error))?;
-        let phases: Vec<String> = pods["items"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|pod| {
-                        format!(
-                            "{}={}",
-                            pod["metadata"]["name"].as_str().unwrap_or("?"),
-                            pod["status"]["phase"].as_str().unwrap_or("Unknown")
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let running = phases
-            .iter()
-            .filter(|phase| phase.ends_with("=Running"))
-            .count();
-        if running == voters {
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        let phase = |pod: &Value| {
+            pod["status"]["phase"]
+                .as_str()
+                .unwrap_or("Unknown")
+                .to_string()
+        };
+        if items.iter().filter(|pod| phase(pod) == "Running").count() == voters {
             return Ok(());
         }
-        last = if phases.is_empty() {
+        last = if items.is_empty() {
             "no pod".to_string()
         } else {
-            phases.join(" ")
+            items
+                .iter()
+                .map(|pod| {
+                    format!(
+                        "{}={}",
+                        pod["metadata"]["name"].as_str().unwrap_or("?"),
+                        phase(pod)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         tokio::time::sleep(POLL_PERIOD).await;
     }

@@ -51,21 +51,17 @@ pub fn plan(scenario: &Scenario, manifests: &[Manifest]) -> Vec<PlanStep> {
          docker-image (ci/kind/run.sh), so every pod has imagePullPolicy Never",
     )];
     steps.extend(manifests.iter().map(|manifest| {
-        let request = super::deploy::apply_request(manifest)
-            .expect("kube builds an apply request from a name and a JSON body");
+        let call = firedrill_kubeact::ApiCall::of(
+            &super::deploy::apply_request(manifest)
+                .expect("kube builds an apply request from a name and a JSON body"),
+        );
+        // The body is the whole object, which `--format json` prints under `manifests`.
         PlanStep {
             what: format!(
                 "server-side apply {} {} (field manager {FIELD_MANAGER})",
                 manifest.kind, manifest.name
             ),
-            request: Some(format!(
-                "{} {}",
-                request.method(),
-                request
-                    .uri()
-                    .path_and_query()
-                    .map_or("", |path| path.as_str())
-            )),
+            request: Some(format!("{} {}", call.method, call.path)),
         }
     }));
     steps.extend([

@@ -9,7 +9,7 @@
 
 use firedrill_scenarios::Scenario;
 use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodSpec, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use serde_json::{json, Value};
@@ -60,7 +60,8 @@ impl Images {
 }
 
 /// Builds a manifest from JSON, checked against the typed object so a misspelt field or a wrong type is a
-/// test failure here rather than a 422 from a cluster.
+/// test failure here rather than a 422 from a cluster. k8s-openapi ignores fields it does not know, so the
+/// object must also come back from its type unchanged: a misspelt field would otherwise be dropped in silence.
 fn manifest<K>(name: &str, body: Value) -> Manifest
 where
     K: k8s_openapi::Resource
@@ -74,17 +75,28 @@ where
             <K as k8s_openapi::Resource>::KIND
         )
     });
-    let namespace = typed.meta().namespace.clone();
+    let typed_body = serde_json::to_value(&typed).expect("a typed object serializes");
+    assert_eq!(
+        typed_body,
+        body,
+        "the {} manifest {name} has a field its type does not know",
+        <K as k8s_openapi::Resource>::KIND
+    );
     Manifest {
         kind: <K as k8s_openapi::Resource>::KIND,
         name: name.to_string(),
-        collection: <K as kube::Resource>::url_path(&(), namespace.as_deref()),
-        body: serde_json::to_value(typed).expect("a typed object serializes"),
+        collection: <K as kube::Resource>::url_path(&(), typed.meta().namespace.as_deref()),
+        body,
     }
 }
 
 fn metadata(name: &str, labels: Value) -> Value {
     json!({ "name": name, "namespace": firedrill_kubeact::NAMESPACE, "labels": labels })
+}
+
+/// The voters' API and cluster ports, as both Services expose them.
+fn service_ports() -> Value {
+    json!([{ "name": "http", "port": 8200 }, { "name": "https-internal", "port": 8201 }])
 }
 
 fn voter_labels() -> Value {
@@ -205,7 +217,7 @@ pub fn topology(scenario: &Scenario, images: &Images) -> Vec<Manifest> {
                     "clusterIP": "None",
                     "publishNotReadyAddresses": true,
                     "selector": voter_labels(),
-                    "ports": [{ "name": "http", "port": 8200 }, { "name": "https-internal", "port": 8201 }],
+                    "ports": service_ports(),
                 },
             }),
         ),
@@ -219,7 +231,7 @@ pub fn topology(scenario: &Scenario, images: &Images) -> Vec<Manifest> {
                 "spec": {
                     "publishNotReadyAddresses": true,
                     "selector": { "app.kubernetes.io/name": "vault", "component": "server", "vault-active": "true" },
-                    "ports": [{ "name": "http", "port": 8200 }, { "name": "https-internal", "port": 8201 }],
+                    "ports": service_ports(),
                 },
             }),
         ),
@@ -313,8 +325,7 @@ fn voter_pod_spec(images: &Images, grace_seconds: u64, fs_group_change_policy: &
             { "name": "data", "hostPath": { "path": HANG_MOUNT_DIR, "type": "Directory" } },
         ],
     });
-    let _: PodSpec =
-        serde_json::from_value(spec.clone()).expect("the voter's pod spec is a PodSpec");
+    // Checked with the whole StatefulSet by `manifest`.
     spec
 }
 
@@ -420,6 +431,16 @@ mod tests {
         assert_eq!(active["spec"]["selector"]["vault-active"], "true");
         let budget = find(&objects, "PodDisruptionBudget", "vault");
         assert_eq!(budget["spec"]["maxUnavailable"], 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "has a field its type does not know")]
+    fn a_misspelt_field_is_refused_rather_than_dropped() {
+        manifest::<Service>(
+            "broken",
+            json!({ "apiVersion": "v1", "kind": "Service", "metadata": { "name": "broken" },
+                "spec": { "publishNotReadyAdresses": true } }),
+        );
     }
 
     #[test]
