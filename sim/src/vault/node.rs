@@ -238,6 +238,12 @@ impl Node {
         self.world.borrow_mut().log(&self.pod, message);
     }
 
+    /// hashicorp/raft's `randomTimeout(HeartbeatTimeout / 10)`: at least one interval, less than two.
+    fn random_heartbeat_wait_ms(&self) -> u64 {
+        let interval = self.timing.heartbeat_interval_ms.max(1);
+        self.rng.borrow_mut().random_range(interval..2 * interval)
+    }
+
     fn random_election_timeout_ms(&self) -> u64 {
         let base = self.timing.election_timeout_ms;
         self.rng.borrow_mut().random_range(base..2 * base)
@@ -655,11 +661,14 @@ async fn replicate_to(node: Rc<Node>, peer: String, term: u64) {
 
 async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
     let mut client = PeerClient::new(&node.world, &peer, CLUSTER_PORT);
-    let interval = Duration::from_millis(node.timing.heartbeat_interval_ms);
     // A heartbeat waits as long as any RPC for its answer. A deadline of one interval would expire on ordinary
     // round trips and reconnect every time, which is neither what hashicorp/raft does nor cheap to simulate.
     let deadline = Duration::from_millis(node.timing.rpc_deadline_ms);
+    let mut failures: u32 = 0;
     loop {
+        // As hashicorp/raft's `heartbeat()`: each round first waits `randomTimeout(HeartbeatTimeout / 10)`, a
+        // uniform draw from one to two intervals, and only then sends; the wait does not count the RPC's time.
+        tokio::time::sleep(Duration::from_millis(node.random_heartbeat_wait_ms())).await;
         if node.is_frozen() || !still_leading(&node, term) {
             return;
         }
@@ -690,14 +699,26 @@ async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
             }
             return;
         }
-        let started = tokio::time::Instant::now();
         // As hashicorp/raft's `heartbeat()`: the answer's term is not looked at; only the main loop's
-        // replication steps down on a newer term.
-        if let Err(error) = client.call(&request, deadline).await {
-            node.log_rpc_failure("failed to heartbeat to", &peer, &error);
+        // replication steps down on a newer term. A failure backs off before the next round's wait.
+        match client.call(&request, deadline).await {
+            Ok(_) => failures = 0,
+            Err(error) => {
+                node.log_rpc_failure("failed to heartbeat to", &peer, &error);
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(Duration::from_millis(heartbeat_backoff_ms(failures))).await;
+            }
         }
-        tokio::time::sleep(interval.saturating_sub(started.elapsed())).await;
     }
+}
+
+/// hashicorp/raft's `backoff(failureWait, failures, maxFailureScale)`: 10 ms for the first two failures in a row,
+/// then doubling, up to 10 ms × 2^10 from the twelfth.
+fn heartbeat_backoff_ms(failures: u32) -> u64 {
+    const FAILURE_WAIT_MS: u64 = 10;
+    const MAX_FAILURE_SCALE: u32 = 12;
+    let power = failures.min(MAX_FAILURE_SCALE);
+    FAILURE_WAIT_MS << power.saturating_sub(2)
 }
 
 /// A standby's echo to the active node, over gRPC on the cluster port (not raft's msgpack): when it fails the
@@ -823,5 +844,14 @@ mod tests {
         assert!(super::version_at_least("1.20", 1, 19));
         assert!(!super::version_at_least("1.15.6", 1, 19));
         assert!(!super::version_at_least("1.9.9", 1, 19));
+    }
+
+    #[test]
+    fn heartbeat_backoff_doubles_from_the_third_failure_up_to_its_cap() {
+        let waits_ms: Vec<u64> = [1, 2, 3, 4, 11, 12, 13, 1_000]
+            .into_iter()
+            .map(super::heartbeat_backoff_ms)
+            .collect();
+        assert_eq!(waits_ms, [10, 10, 20, 40, 5_120, 10_240, 10_240, 10_240]);
     }
 }
