@@ -24,9 +24,10 @@ fi
 eval "$(ci/registry-image.sh --export)"
 echo "docker-tests: registry image $FIREDRILL_REGISTRY_IMAGE"
 
-cargo test -p firedrill-harness --features docker-tests -- --nocapture
-cargo test -p firedrill-probes --test registry_walk
-cargo test --features docker-tests --test probe_registry_docker -- --nocapture
+# Every build here is --release, as in ci/test.sh, so the job compiles the dependency tree once, not twice.
+cargo test --release -p firedrill-harness --features docker-tests -- --nocapture
+cargo test --release -p firedrill-probes --test registry_walk
+cargo test --release --features docker-tests --test probe_registry_docker -- --nocapture
 # The registry drill on a real container, and the differential test (model against the real registry).
 # The default build has the docker backend (issue 13), as a new user builds it.
 cargo build --release

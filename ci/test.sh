@@ -10,7 +10,15 @@ cd "$(dirname "$0")/.."
 # FIREDRILL_CI_SEEDS=1000 restores that here.
 seeds="${FIREDRILL_CI_SEEDS:-100}"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints how long the one before it took, so a slow CI log says where its minutes went.
+step_started=$SECONDS
+step() {
+  if [ -n "${step_name:-}" ]; then printf '<== %s: %d s\n' "$step_name" $((SECONDS - step_started)); fi
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+trap 'if [ -n "${step_name:-}" ]; then printf "<== %s: %d s (total %d s)\n" "$step_name" $((SECONDS - step_started)) $SECONDS; fi' EXIT
 
 step "format"
 cargo fmt --all --check

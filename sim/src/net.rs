@@ -51,7 +51,8 @@ impl TcpListener {
             TcpListener::Exact(listener) => {
                 let host = listener.host();
                 let (stream, peer) =
-                    std::future::poll_fn(|cx| listener.with(|inner| inner.poll_accept(cx))).await?;
+                    std::future::poll_fn(|cx| listener.poll_with(|inner| inner.poll_accept(cx)))
+                        .await?;
                 Ok((TcpStream::Exact(exact::Owned::new(host, stream)), peer))
             }
         }
@@ -86,7 +87,9 @@ impl AsyncRead for TcpStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             TcpStream::Reference(stream) => Pin::new(stream).poll_read(cx, buf),
-            TcpStream::Exact(stream) => stream.with_mut(|inner| Pin::new(inner).poll_read(cx, buf)),
+            TcpStream::Exact(stream) => {
+                stream.poll_with_mut(|inner| Pin::new(inner).poll_read(cx, buf))
+            }
         }
     }
 }
@@ -100,7 +103,7 @@ impl AsyncWrite for TcpStream {
         match self.get_mut() {
             TcpStream::Reference(stream) => Pin::new(stream).poll_write(cx, buf),
             TcpStream::Exact(stream) => {
-                stream.with_mut(|inner| Pin::new(inner).poll_write(cx, buf))
+                stream.poll_with_mut(|inner| Pin::new(inner).poll_write(cx, buf))
             }
         }
     }
@@ -108,14 +111,18 @@ impl AsyncWrite for TcpStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             TcpStream::Reference(stream) => Pin::new(stream).poll_flush(cx),
-            TcpStream::Exact(stream) => stream.with_mut(|inner| Pin::new(inner).poll_flush(cx)),
+            TcpStream::Exact(stream) => {
+                stream.poll_with_mut(|inner| Pin::new(inner).poll_flush(cx))
+            }
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             TcpStream::Reference(stream) => Pin::new(stream).poll_shutdown(cx),
-            TcpStream::Exact(stream) => stream.with_mut(|inner| Pin::new(inner).poll_shutdown(cx)),
+            TcpStream::Exact(stream) => {
+                stream.poll_with_mut(|inner| Pin::new(inner).poll_shutdown(cx))
+            }
         }
     }
 }

@@ -38,12 +38,26 @@ struct Running {
     activity: Rc<Activity>,
 }
 
-/// Tells the driver a socket was used: a task that is not a host's (a `tokio::spawn`ed connection driver) sends
-/// through its socket without any host's poll to report it.
-fn mark_activity() {
+/// Tells the driver a socket was used, so the kernels may have something to send: a task that is not a host's
+/// (a `tokio::spawn`ed connection driver) sends through its socket without any host's poll to report it.
+fn mark_socket_use() {
     RUNNING.with(|running| {
         if let Some(running) = running.borrow().as_ref() {
-            running.activity.mark();
+            running.activity.mark_socket_use();
+        }
+    });
+}
+
+/// Tells the driver a socket call was made. One that returned `Pending` only parked a waker: turmoil-net changes
+/// nothing else on that path, so the kernels have nothing new to send because of it.
+fn mark_socket_call<R>(result: &Poll<R>) {
+    RUNNING.with(|running| {
+        if let Some(running) = running.borrow().as_ref() {
+            if result.is_ready() {
+                running.activity.mark_socket_use();
+            } else {
+                running.activity.mark();
+            }
         }
     });
 }
@@ -122,24 +136,28 @@ impl<T> Owned<T> {
         self.host
     }
 
-    pub fn with<R>(&self, call: impl FnOnce(&T) -> R) -> R {
+    /// Makes a socket call (a `poll_*` method) with the socket's host current.
+    pub fn poll_with<R>(&self, call: impl FnOnce(&T) -> Poll<R>) -> Poll<R> {
         let _on = on_host(self.host);
-        mark_activity();
-        call(
+        let result = call(
             self.inner
                 .as_ref()
                 .expect("a socket is used only while it lives"),
-        )
+        );
+        mark_socket_call(&result);
+        result
     }
 
-    pub fn with_mut<R>(&mut self, call: impl FnOnce(&mut T) -> R) -> R {
+    /// Makes a socket call (a `poll_*` method) that needs the socket mutably, with its host current.
+    pub fn poll_with_mut<R>(&mut self, call: impl FnOnce(&mut T) -> Poll<R>) -> Poll<R> {
         let _on = on_host(self.host);
-        mark_activity();
-        call(
+        let result = call(
             self.inner
                 .as_mut()
                 .expect("a socket is used only while it lives"),
-        )
+        );
+        mark_socket_call(&result);
+        result
     }
 }
 
@@ -147,7 +165,7 @@ impl<T> Drop for Owned<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
             let _on = on_host(self.host);
-            mark_activity();
+            mark_socket_use();
             drop(inner);
         }
     }
@@ -173,7 +191,7 @@ impl<F: Future> Future for OnHost<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let _on = on_host(self.host);
-        mark_activity();
+        mark_socket_use();
         self.inner
             .as_mut()
             .expect("polled after completion")
@@ -186,15 +204,22 @@ impl<F> Drop for OnHost<F> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
             let _on = on_host(self.host);
+            // A connect abandoned half way closes its socket, which the kernel may answer for.
+            mark_socket_use();
             drop(inner);
         }
     }
 }
 
-/// Whether any host ran since the driver last looked, and the driver's waker.
+/// Whether any host ran since the driver last looked, whether any socket was used since the wire last took the
+/// kernels' output, and the driver's waker.
 #[derive(Default)]
 struct Activity {
     ran: Cell<bool>,
+    /// turmoil-net's kernels are clock-free: only a socket call or a delivered packet gives one something new to
+    /// send, so a host poll that used no socket needs no pass over every kernel (a third of them, counted on
+    /// `vault-stuck-leader`, benches/README.md).
+    sockets_used: Cell<bool>,
     /// Host polls so far, so the driver can tell when the hosts ready at an instant have all run.
     polls: Cell<u64>,
     driver: RefCell<Option<Waker>>,
@@ -208,10 +233,16 @@ impl Activity {
             waker.wake();
         }
     }
+
+    fn mark_socket_use(&self) {
+        self.sockets_used.set(true);
+        self.mark();
+    }
 }
 
 /// One host's software, run in its own `LocalSet`: polled with the host current, and marking activity after
-/// every poll so the driver takes the packets it sent at the same instant.
+/// every poll so the driver sees what it did at the same instant (its sockets report their own use, so the wire
+/// takes what they sent).
 struct HostTask {
     host: HostId,
     set: Rc<RefCell<Option<LocalSet>>>,
@@ -315,7 +346,7 @@ impl HostTable {
             set: host.set.clone(),
             activity: self.activity.clone(),
         });
-        self.activity.mark();
+        self.activity.mark_socket_use();
     }
 
     fn stop(&mut self, name: &str) {
@@ -328,7 +359,7 @@ impl HostTable {
         // Dropping the set drops every task of the host's software, and with them its sockets, which close as
         // a killed process's do.
         drop(set);
-        self.activity.mark();
+        self.activity.mark_socket_use();
     }
 
     fn stop_all(&mut self) {
@@ -467,7 +498,7 @@ pub fn run(
                 }
             }
             let hosts_ran = activity.ran.replace(false);
-            fabric.pump(&guard, now_ms, hosts_ran);
+            fabric.pump(&guard, now_ms, activity.sockets_used.replace(false));
             if hosts_ran || now_ms >= next_wake_ms {
                 let polls_before = activity.polls.get();
                 next_wake_ms = driver.on_step(&mut *table.borrow_mut(), now_ms);
@@ -477,6 +508,7 @@ pub fn run(
                     fabric.pump(&guard, now_ms, true);
                 }
                 activity.ran.set(false);
+                activity.sockets_used.set(false);
             }
             if now_ms >= duration_ms {
                 break;

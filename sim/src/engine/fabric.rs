@@ -58,10 +58,10 @@ impl Fabric {
     }
 
     /// Delivers what is due at `now_ms` and takes every kernel's output, until nothing more is due now.
-    /// `hosts_ran` says whether any host's software ran (and so may have sent) since the last pump; if not, and
+    /// `sockets_used` says whether any socket was used (and so may have sent) since the last pump; if not, and
     /// nothing is due, the kernels have nothing new to send and are not asked.
-    pub(super) fn pump(&mut self, guard: &EnterGuard, now_ms: u64, hosts_ran: bool) {
-        let mut must_egress = hosts_ran;
+    pub(super) fn pump(&mut self, guard: &EnterGuard, now_ms: u64, sockets_used: bool) {
+        let mut must_egress = sockets_used;
         for _ in 0..ROUNDS_PER_INSTANT_MAX {
             while let Some(entry) = self.in_flight.first_entry() {
                 if entry.key().0 > now_ms {

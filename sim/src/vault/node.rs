@@ -238,15 +238,10 @@ impl Node {
         self.world.borrow_mut().log(&self.pod, message);
     }
 
-    /// hashicorp/raft's `randomTimeout(HeartbeatTimeout / 10)`: at least one interval, less than two.
-    fn random_heartbeat_wait_ms(&self) -> u64 {
-        let interval = self.timing.heartbeat_interval_ms.max(1);
-        self.rng.borrow_mut().random_range(interval..2 * interval)
-    }
-
-    fn random_election_timeout_ms(&self) -> u64 {
-        let base = self.timing.election_timeout_ms;
-        self.rng.borrow_mut().random_range(base..2 * base)
+    /// hashicorp/raft's `randomTimeout(base)`: at least `base_ms`, less than twice it, from the node's seeded
+    /// draw. Raft uses it for the election timeout and for the wait before each heartbeat round.
+    fn random_timeout_ms(&self, base_ms: u64) -> u64 {
+        self.rng.borrow_mut().random_range(base_ms..2 * base_ms)
     }
 
     /// Makes the in-memory Raft state durable. An I/O error is fatal to Vault, as a failed log write is.
@@ -364,7 +359,7 @@ pub async fn main(world: SharedWorld, pod: String, uid: String) -> crate::engine
     let first_timeout_ms = match (first_boot, designated_leader) {
         (true, true) => 1_000,
         (true, false) => 2 * timing.election_timeout_ms,
-        (false, _) => node.random_election_timeout_ms(),
+        (false, _) => node.random_timeout_ms(node.timing.election_timeout_ms),
     };
     main_loop(node, inbox_rx, first_timeout_ms).await;
     std::future::pending().await
@@ -443,7 +438,7 @@ async fn main_loop(
                     let request = node.raft.borrow_mut().become_pre_candidate(now_ms);
                     node.publish();
                     request_votes(&node, request);
-                    election_timeout_ms = node.random_election_timeout_ms();
+                    election_timeout_ms = node.random_timeout_ms(node.timing.election_timeout_ms);
                 }
             }
         }
@@ -668,7 +663,10 @@ async fn heartbeat_to(node: Rc<Node>, peer: String, term: u64) {
     loop {
         // As hashicorp/raft's `heartbeat()`: each round first waits `randomTimeout(HeartbeatTimeout / 10)`, a
         // uniform draw from one to two intervals, and only then sends; the wait does not count the RPC's time.
-        tokio::time::sleep(Duration::from_millis(node.random_heartbeat_wait_ms())).await;
+        tokio::time::sleep(Duration::from_millis(
+            node.random_timeout_ms(node.timing.heartbeat_interval_ms),
+        ))
+        .await;
         if node.is_frozen() || !still_leading(&node, term) {
             return;
         }
