@@ -1,5 +1,6 @@
 //! A Vault voter: a small Raft over msgpack-framed RPCs on 8201, request forwarding, and `/v1/sys/health` on 8200.
 
+mod forwarding;
 mod health;
 mod node;
 mod raft;

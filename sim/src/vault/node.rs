@@ -5,6 +5,7 @@
 //! votes, forwarded requests) can block on an fsync while the heartbeat tasks keep running, so followers keep
 //! the blocked leader and never elect another.
 
+use super::forwarding::ForwardingClient;
 use super::raft::{AppendRequest, RaftCore, Role, VoteAnswer, VoteOutcome, VoteRequest};
 use super::rpc::{read_frame, write_frame, CallError, PeerClient, Rpc};
 use super::VaultView;
@@ -722,7 +723,7 @@ fn heartbeat_backoff_ms(failures: u32) -> u64 {
 /// A standby's echo to the active node, over gRPC on the cluster port (not raft's msgpack): when it fails the
 /// standby logs a gRPC status, every 2 s.
 async fn forward_loop(node: Rc<Node>) {
-    let mut client: Option<(String, PeerClient)> = None;
+    let mut client: Option<(String, ForwardingClient)> = None;
     let interval = Duration::from_millis(node.timing.forward_interval_ms);
     loop {
         tokio::time::sleep(interval).await;
@@ -739,7 +740,7 @@ async fn forward_loop(node: Rc<Node>) {
         if client.as_ref().is_none_or(|(to, _)| *to != leader) {
             client = Some((
                 leader.clone(),
-                PeerClient::new(&node.world, &leader, CLUSTER_PORT),
+                ForwardingClient::new(&node.world, &leader, CLUSTER_PORT),
             ));
         }
         let (_, peer) = client.as_mut().expect("set above");

@@ -57,24 +57,51 @@ pub enum Rpc {
 }
 
 pub async fn write_frame(stream: &mut TcpStream, rpc: &Rpc) -> io::Result<()> {
+    stream.write_all(&encode_frame(rpc)?).await
+}
+
+/// One RPC as a frame: its 4-byte big-endian length, then its msgpack body.
+pub fn encode_frame(rpc: &Rpc) -> io::Result<Vec<u8>> {
     let body = rmp_serde::to_vec(rpc).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let mut frame = Vec::with_capacity(body.len() + 4);
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(&body);
-    stream.write_all(&frame).await
+    Ok(frame)
 }
 
 pub async fn read_frame(stream: &mut TcpStream) -> io::Result<Rpc> {
     let length = stream.read_u32().await?;
+    check_frame_length(length)?;
+    let mut body = vec![0; length as usize];
+    stream.read_exact(&mut body).await?;
+    rmp_serde::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Takes the first whole frame off the front of `buffer`, if it holds one.
+pub fn decode_frame(buffer: &mut Vec<u8>) -> io::Result<Option<Rpc>> {
+    let Some(prefix) = buffer.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let length = u32::from_be_bytes(*prefix);
+    check_frame_length(length)?;
+    let end = 4 + length as usize;
+    if buffer.len() < end {
+        return Ok(None);
+    }
+    let rpc = rmp_serde::from_slice(&buffer[4..end])
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    buffer.drain(..end);
+    Ok(Some(rpc))
+}
+
+fn check_frame_length(length: u32) -> io::Result<()> {
     if length > MAX_FRAME_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "frame too large",
         ));
     }
-    let mut body = vec![0; length as usize];
-    stream.read_exact(&mut body).await?;
-    rmp_serde::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    Ok(())
 }
 
 /// How a call failed, worded as hashicorp/raft's net_transport logs it.
@@ -160,5 +187,43 @@ impl PeerClient {
         let stream = self.stream.as_mut().expect("connected above");
         write_frame(stream, rpc).await?;
         read_frame(stream).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_frame_waits_for_a_whole_frame_and_leaves_the_next() {
+        let first = encode_frame(&Rpc::Forward {
+            from: "vault-0".to_string(),
+        })
+        .unwrap();
+        let second = encode_frame(&Rpc::ForwardResponse).unwrap();
+        let mut buffer = first[..first.len() - 1].to_vec();
+        assert!(decode_frame(&mut buffer).unwrap().is_none());
+        assert_eq!(
+            buffer.len(),
+            first.len() - 1,
+            "a partial frame stays buffered"
+        );
+        buffer.push(*first.last().unwrap());
+        buffer.extend_from_slice(&second);
+        assert!(matches!(
+            decode_frame(&mut buffer).unwrap(),
+            Some(Rpc::Forward { from }) if from == "vault-0"
+        ));
+        assert!(matches!(
+            decode_frame(&mut buffer).unwrap(),
+            Some(Rpc::ForwardResponse)
+        ));
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn decode_frame_refuses_an_oversized_length_before_buffering_it() {
+        let mut buffer = (MAX_FRAME_BYTES + 1).to_be_bytes().to_vec();
+        assert!(decode_frame(&mut buffer).is_err());
     }
 }

@@ -1,0 +1,107 @@
+//! A standby's request-forwarding channel to the active node: one connection kept across calls whose deadline
+//! passed, because gRPC cancels the stream, not the connection.
+//!
+//! Vault dials one gRPC `ClientConn` to the active node's cluster port and sends every forwarded request and
+//! echo over it. A call that reaches its deadline ends with `DeadlineExceeded` and leaves the connection up, so a
+//! standby facing a stuck active node holds one connection, not one per failed echo. (Redialling per failure,
+//! as raft's transport does, piled up hundreds of CLOSE_WAIT sockets on the stuck node within minutes; the real
+//! node shows one per standby.) gRPC keepalive, which would drop a connection whose peer stopped answering pings
+//! altogether (a killed process), is not modelled: the echo fails every round either way.
+
+use super::rpc::{decode_frame, encode_frame, CallError, Rpc};
+use crate::net::TcpStream;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+pub struct ForwardingClient {
+    world: crate::world::SharedWorld,
+    address: (String, u16),
+    channel: Option<Channel>,
+}
+
+/// One open connection and what it has received but not yet read as frames.
+struct Channel {
+    stream: TcpStream,
+    received: Vec<u8>,
+    /// Answers still owed to calls that gave up at their deadline: when they come, they are dropped, as gRPC
+    /// drops frames of a cancelled stream.
+    abandoned_answers: usize,
+}
+
+impl ForwardingClient {
+    /// A channel to the host named `host`, resolved through the cluster's DNS at each new connection.
+    pub fn new(world: &crate::world::SharedWorld, host: &str, port: u16) -> Self {
+        Self {
+            world: world.clone(),
+            address: (host.to_string(), port),
+            channel: None,
+        }
+    }
+
+    /// One request and its answer within `deadline`. A deadline that passes while the answer is awaited leaves
+    /// the connection open; one that passes while dialling or writing, or any I/O error, drops it.
+    pub async fn call(&mut self, rpc: &Rpc, deadline: Duration) -> Result<Rpc, CallError> {
+        let deadline_at = Instant::now() + deadline;
+        match tokio::time::timeout_at(deadline_at, self.send(rpc)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                self.channel = None;
+                return Err(CallError::Io(error));
+            }
+            Err(_) => {
+                // A write cut short leaves half a frame on the wire: the connection cannot be used again.
+                self.channel = None;
+                return Err(CallError::Timeout);
+            }
+        }
+        match tokio::time::timeout_at(deadline_at, self.receive()).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => {
+                self.channel = None;
+                Err(CallError::Io(error))
+            }
+            Err(_) => {
+                if let Some(channel) = self.channel.as_mut() {
+                    channel.abandoned_answers += 1;
+                }
+                Err(CallError::Timeout)
+            }
+        }
+    }
+
+    async fn send(&mut self, rpc: &Rpc) -> io::Result<()> {
+        if self.channel.is_none() {
+            let (name, port) = &self.address;
+            let host = crate::dns::resolve(&self.world.borrow(), name)
+                .ok_or_else(|| crate::dns::no_such_host(name))?;
+            let stream = TcpStream::connect((host.as_str(), *port)).await?;
+            self.channel = Some(Channel {
+                stream,
+                received: Vec::new(),
+                abandoned_answers: 0,
+            });
+        }
+        let channel = self.channel.as_mut().expect("connected above");
+        channel.stream.write_all(&encode_frame(rpc)?).await
+    }
+
+    /// Reads until the answer to the latest call, dropping those owed to abandoned calls. Only `read_buf` is
+    /// awaited, which either takes bytes into `received` or takes none, so a deadline never loses half a frame.
+    async fn receive(&mut self) -> io::Result<Rpc> {
+        let channel = self.channel.as_mut().expect("sent on it");
+        loop {
+            if let Some(answer) = decode_frame(&mut channel.received)? {
+                if channel.abandoned_answers > 0 {
+                    channel.abandoned_answers -= 1;
+                    continue;
+                }
+                return Ok(answer);
+            }
+            if channel.stream.read_buf(&mut channel.received).await? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+}
