@@ -8,7 +8,7 @@
 //! node shows one per standby.) gRPC keepalive, which would drop a connection whose peer stopped answering pings
 //! altogether (a killed process), is not modelled: the echo fails every round either way.
 
-use super::rpc::{decode_frame, encode_frame, CallError, Rpc};
+use super::rpc::{decode_frame, dial, encode_frame, CallError, Rpc};
 use crate::net::TcpStream;
 use std::io;
 use std::time::Duration;
@@ -73,12 +73,8 @@ impl ForwardingClient {
 
     async fn send(&mut self, rpc: &Rpc) -> io::Result<()> {
         if self.channel.is_none() {
-            let (name, port) = &self.address;
-            let host = crate::dns::resolve(&self.world.borrow(), name)
-                .ok_or_else(|| crate::dns::no_such_host(name))?;
-            let stream = TcpStream::connect((host.as_str(), *port)).await?;
             self.channel = Some(Channel {
-                stream,
+                stream: dial(&self.world, &self.address).await?,
                 received: Vec::new(),
                 abandoned_answers: 0,
             });
@@ -103,5 +99,103 @@ impl ForwardingClient {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rpc::{read_frame, write_frame};
+    use super::*;
+    use crate::net::TcpListener;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    /// A server that answers its first three calls 3 s late (a core stuck behind a write) and the rest at once,
+    /// each answer carrying its request's number: the channel must time out on the slow ones without
+    /// redialling, drop their late answers, and hand every later call its own answer.
+    #[test]
+    fn a_deadline_keeps_the_connection_and_late_answers_are_dropped() {
+        let scenario = firedrill_scenarios::catalog::load("vault-healthy").unwrap();
+        let schedule = firedrill_scenarios::Schedule::draw(&scenario, 0);
+        let accepted = Rc::new(Cell::new(0));
+        let results: Rc<RefCell<Vec<Result<u64, String>>>> = Rc::default();
+        let (accepted_by_server, results_of_client) = (accepted.clone(), results.clone());
+        crate::run_observed(&scenario, &schedule, move |hosts, world| {
+            let server = move || {
+                let accepted = accepted_by_server.clone();
+                async move {
+                    let listener = TcpListener::bind(("0.0.0.0", 9000)).await?;
+                    loop {
+                        let (mut stream, _) = listener.accept().await?;
+                        accepted.set(accepted.get() + 1);
+                        tokio::task::spawn_local(async move {
+                            while let Ok(Rpc::Heartbeat { term, .. }) =
+                                read_frame(&mut stream).await
+                            {
+                                if term <= 3 {
+                                    tokio::time::sleep(Duration::from_millis(3_000)).await;
+                                }
+                                let answer = Rpc::HeartbeatResponse { term };
+                                if write_frame(&mut stream, &answer).await.is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                    }
+                }
+            };
+            let client = move || {
+                let world = world.clone();
+                let results = results_of_client.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1_000)).await;
+                    let mut channel = ForwardingClient::new(&world, "echo-server", 9000);
+                    for term in 1..=12 {
+                        let request = Rpc::Heartbeat {
+                            term,
+                            leader: String::new(),
+                            commit: 0,
+                        };
+                        let result =
+                            match channel.call(&request, Duration::from_millis(1_000)).await {
+                                Ok(Rpc::HeartbeatResponse { term }) => Ok(term),
+                                other => Err(format!("{other:?}")),
+                            };
+                        results.borrow_mut().push(result);
+                        tokio::time::sleep(Duration::from_millis(1_000)).await;
+                    }
+                    Ok(())
+                }
+            };
+            hosts.register("echo-server", crate::engine::software(server));
+            hosts.register("echo-client", crate::engine::software(client));
+        });
+        let results = results.borrow();
+        assert_eq!(results.len(), 12, "{results:?}");
+        assert!(
+            results[..3]
+                .iter()
+                .all(|result| result.as_ref().is_err_and(|e| e.contains("Timeout"))),
+            "the slow calls did not time out: {results:?}"
+        );
+        for (index, result) in results.iter().enumerate() {
+            if let Ok(term) = result {
+                assert_eq!(
+                    *term,
+                    index as u64 + 1,
+                    "a call got another call's answer: {results:?}"
+                );
+            }
+        }
+        assert_eq!(
+            results.last(),
+            Some(&Ok(12)),
+            "the channel never recovered: {results:?}"
+        );
+        assert_eq!(
+            accepted.get(),
+            1,
+            "the channel redialled after a deadline: {results:?}"
+        );
     }
 }

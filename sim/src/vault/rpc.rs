@@ -143,6 +143,17 @@ pub fn go_net_error(error: &io::Error) -> String {
     }
 }
 
+/// Connects to a peer by name, resolved through the cluster's DNS now, so the connection goes to the
+/// incarnation the name means at this moment.
+pub async fn dial(
+    world: &crate::world::SharedWorld,
+    (name, port): &(String, u16),
+) -> io::Result<TcpStream> {
+    let host =
+        crate::dns::resolve(&world.borrow(), name).ok_or_else(|| crate::dns::no_such_host(name))?;
+    TcpStream::connect((host.as_str(), *port)).await
+}
+
 /// A client connection to one peer, reused across calls and dropped after any error.
 pub struct PeerClient {
     world: crate::world::SharedWorld,
@@ -179,10 +190,7 @@ impl PeerClient {
 
     async fn exchange(&mut self, rpc: &Rpc) -> io::Result<Rpc> {
         if self.stream.is_none() {
-            let (name, port) = &self.address;
-            let host = crate::dns::resolve(&self.world.borrow(), name)
-                .ok_or_else(|| crate::dns::no_such_host(name))?;
-            self.stream = Some(TcpStream::connect((host.as_str(), *port)).await?);
+            self.stream = Some(dial(&self.world, &self.address).await?);
         }
         let stream = self.stream.as_mut().expect("connected above");
         write_frame(stream, rpc).await?;
